@@ -1,0 +1,357 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vigilhq/vigil/internal/config"
+	"github.com/vigilhq/vigil/internal/control"
+	"github.com/vigilhq/vigil/internal/httpapi"
+	"github.com/vigilhq/vigil/internal/kek"
+	"github.com/vigilhq/vigil/internal/openapi"
+	"github.com/vigilhq/vigil/internal/score"
+	"github.com/vigilhq/vigil/internal/store/sqlite"
+	"github.com/vigilhq/vigil/internal/vigil"
+)
+
+func newServeCmd(stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
+	cfg := config.Default()
+	var shutdownTimeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "serve [ApiKey=KEY] [Eula=accept] [Billing=URL]",
+		Short: "Run the Vigil server",
+		Long: `Run the Vigil server: the Anomaly Detector API for the built-in "default"
+endpoint at /anomalydetector/{version}/..., probes at /status, /ready and
+/healthz, the OpenAPI document at /swagger, and Prometheus metrics on a
+separate listener.
+
+Every flag has an environment variable (VIGIL_ADDR for --addr, and so on);
+a flag given on the command line wins. Secrets never come from flags:
+  VIGIL_API_KEY        the default endpoint's primary key (16-128 printable characters)
+  VIGIL_API_KEY_FILE   a file holding that key
+  VIGIL_MASTER_KEY_FILE the key-encryption key file (default <data>/master.key)
+When no key is given and none is stored, keys are generated on first start
+and printed once.
+
+As the Azure container did, the arguments ApiKey=<key>, Eula=... and
+Billing=... are accepted; Eula and Billing are ignored.
+
+Plain HTTP on a non-loopback address is refused unless --allow-insecure-http
+is given; serve TLS with --tls-cert and --tls-key (reloaded when the files
+change). SIGINT or SIGTERM stops the server after requests in flight finish.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := applyEnv(cmd, &cfg, getenv); err != nil {
+				return err
+			}
+			if err := applyContainerArgs(&cfg, args, stderr); err != nil {
+				return err
+			}
+			m := &Main{Config: cfg, Stdout: stdout, Stderr: stderr, ShutdownTimeout: shutdownTimeout}
+			if err := m.Open(cmd.Context()); err != nil {
+				m.Close()
+				return err
+			}
+			defer m.Close()
+			return m.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "public listener address, host:port (env VIGIL_ADDR)")
+	f.StringVar(&cfg.Data, "data", cfg.Data, "data directory, created 0700 (env VIGIL_DATA)")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, `Prometheus metrics listener address, or "off" (env VIGIL_METRICS_ADDR)`)
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate PEM file (env VIGIL_TLS_CERT)")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key PEM file (env VIGIL_TLS_KEY)")
+	f.BoolVar(&cfg.AllowInsecureHTTP, "allow-insecure-http", false, "allow plain HTTP on a non-loopback address (env VIGIL_ALLOW_INSECURE_HTTP)")
+	f.StringSliceVar(&cfg.CORSOrigins, "cors-origins", nil, "browser origins allowed to call the API, comma-separated; none by default (env VIGIL_CORS_ORIGINS)")
+	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json (env VIGIL_LOG_FORMAT)")
+	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error (env VIGIL_LOG_LEVEL)")
+	f.DurationVar(&shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for requests in flight on shutdown")
+	return cmd
+}
+
+// envFlags maps flags to their environment variables.
+var envFlags = map[string]string{
+	"addr":                "VIGIL_ADDR",
+	"data":                "VIGIL_DATA",
+	"metrics-addr":        "VIGIL_METRICS_ADDR",
+	"tls-cert":            "VIGIL_TLS_CERT",
+	"tls-key":             "VIGIL_TLS_KEY",
+	"allow-insecure-http": "VIGIL_ALLOW_INSECURE_HTTP",
+	"cors-origins":        "VIGIL_CORS_ORIGINS",
+	"log-format":          "VIGIL_LOG_FORMAT",
+	"log-level":           "VIGIL_LOG_LEVEL",
+}
+
+// applyEnv sets every flag not given on the command line from its
+// environment variable, and reads the secrets from the environment.
+func applyEnv(cmd *cobra.Command, cfg *config.Config, getenv func(string) string) error {
+	for flag, env := range envFlags {
+		v := getenv(env)
+		if v == "" || cmd.Flags().Changed(flag) {
+			continue
+		}
+		if err := cmd.Flags().Set(flag, v); err != nil {
+			return fmt.Errorf("%s=%q: %v", env, v, err)
+		}
+	}
+	key, file := getenv("VIGIL_API_KEY"), getenv("VIGIL_API_KEY_FILE")
+	switch {
+	case key != "" && file != "":
+		return errors.New("set VIGIL_API_KEY or VIGIL_API_KEY_FILE, not both")
+	case key != "":
+		cfg.APIKey, cfg.APIKeySource = key, "VIGIL_API_KEY"
+	case file != "":
+		k, err := config.ReadSecretFile(file)
+		if err != nil {
+			return fmt.Errorf("VIGIL_API_KEY_FILE: %v", err)
+		}
+		cfg.APIKey, cfg.APIKeySource = k, "VIGIL_API_KEY_FILE"
+	}
+	cfg.MasterKeyFile = getenv("VIGIL_MASTER_KEY_FILE")
+	return nil
+}
+
+// isContainerSetting reports whether arg is one of the Azure container's
+// Key=Value settings.
+func isContainerSetting(arg string) bool {
+	k, _, ok := strings.Cut(arg, "=")
+	if !ok {
+		return false
+	}
+	switch strings.ToLower(k) {
+	case "apikey", "eula", "billing":
+		return true
+	}
+	return false
+}
+
+// applyContainerArgs takes the Azure container's arguments: ApiKey=<key>
+// sets the primary key (overriding the environment), Eula= and Billing= are
+// ignored with one log line. Anything else is an error.
+func applyContainerArgs(cfg *config.Config, args []string, stderr io.Writer) error {
+	var ignored []string
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || !isContainerSetting(a) {
+			return fmt.Errorf("unexpected argument %q: serve takes flags, and the container settings ApiKey=, Eula= and Billing=", clipArg(a))
+		}
+		switch strings.ToLower(k) {
+		case "apikey":
+			cfg.APIKey, cfg.APIKeySource = v, "the ApiKey= argument"
+		default:
+			ignored = append(ignored, k)
+		}
+	}
+	if len(ignored) > 0 {
+		fmt.Fprintf(stderr, "vigil: ignoring the Azure container settings %s: Vigil needs no licence acceptance and sends no billing data\n", strings.Join(ignored, ", "))
+	}
+	return nil
+}
+
+func clipArg(s string) string {
+	if k, _, ok := strings.Cut(s, "="); ok {
+		return k + "=..."
+	}
+	if len(s) > 32 {
+		return s[:32] + "..."
+	}
+	return s
+}
+
+// Main is the server's composition root: it opens the data directory and
+// store, builds the services, and runs the listeners until its context ends.
+type Main struct {
+	Config          config.Config
+	Stdout, Stderr  io.Writer
+	ShutdownTimeout time.Duration
+
+	logger   *slog.Logger
+	db       *sqlite.DB
+	server   *httpapi.Server
+	public   net.Listener
+	metrics  net.Listener
+	tlsCerts *httpapi.CertReloader
+}
+
+// Open validates the configuration, prepares the data directory, the store
+// and the keys, and binds the listeners. After Open, Addr and MetricsAddr
+// return the bound addresses.
+func (m *Main) Open(ctx context.Context) error {
+	cfg := &m.Config
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	m.logger = newLogger(m.Stderr, cfg.LogFormat, cfg.LogLevel)
+	restrictUmask()
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if err := os.Chmod(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	masterPath := cfg.MasterKeyFile
+	if masterPath == "" {
+		masterPath = filepath.Join(cfg.Data, "master.key")
+	}
+	kk, err := kek.LoadOrCreate(masterPath, cfg.MasterKeyFile == "")
+	if err != nil {
+		return err
+	}
+	m.db, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "vigil.db"))
+	if err != nil {
+		return err
+	}
+	ring, dkID, err := control.OpenKeyring(ctx, m.db, kk)
+	if err != nil {
+		return err
+	}
+	auth := score.NewAuthenticator(ring, m.db)
+	keys := &control.Keys{Store: m.db, Ring: ring, DataKeyID: dkID, Changed: auth.Reload}
+	if err := m.bootstrapKeys(ctx, keys); err != nil {
+		return err
+	}
+	if err := auth.Reload(ctx); err != nil {
+		return err
+	}
+	m.server = &httpapi.Server{
+		Logger:      m.logger,
+		Auth:        auth,
+		Metrics:     httpapi.NewMetrics(),
+		OpenAPI:     openapi.JSON(),
+		CORSOrigins: cfg.CORSOrigins,
+	}
+	if cfg.TLSCert != "" {
+		if m.tlsCerts, err = httpapi.NewCertReloader(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return err
+		}
+	}
+	if m.public, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if cfg.MetricsAddr != "off" {
+		if m.metrics, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("listen on %s (metrics): %w", cfg.MetricsAddr, err)
+		}
+	}
+	return nil
+}
+
+// bootstrapKeys makes sure the default endpoint has both keys: the
+// configured key becomes the primary one; missing keys are generated and
+// printed once, on the start that creates them.
+func (m *Main) bootstrapKeys(ctx context.Context, keys *control.Keys) error {
+	cfg := &m.Config
+	if cfg.APIKey != "" {
+		if err := keys.Set(ctx, vigil.DefaultEndpoint, vigil.PrimaryKey, cfg.APIKey); err != nil {
+			return fmt.Errorf("set the primary key from %s: %w", cfg.APIKeySource, err)
+		}
+		m.logger.Info("primary key of the default endpoint set", "source", cfg.APIKeySource)
+	}
+	stored, err := keys.Store.Keys(ctx)
+	if err != nil {
+		return err
+	}
+	have := map[vigil.KeySlot]bool{}
+	for _, k := range stored {
+		if k.Endpoint == vigil.DefaultEndpoint {
+			have[k.Slot] = true
+		}
+	}
+	var generated []string
+	for _, slot := range []vigil.KeySlot{vigil.PrimaryKey, vigil.SecondaryKey} {
+		if have[slot] {
+			continue
+		}
+		v, err := keys.Generate(ctx, vigil.DefaultEndpoint, slot)
+		if err != nil {
+			return err
+		}
+		generated = append(generated, fmt.Sprintf("  %-9s %s", string(slot)+":", v))
+	}
+	if len(generated) > 0 {
+		fmt.Fprintf(m.Stdout, "Generated API keys for the default endpoint (shown this once; Vigil stores them encrypted):\n%s\n", strings.Join(generated, "\n"))
+	}
+	return nil
+}
+
+// Addr returns the public listener's address.
+func (m *Main) Addr() string { return m.public.Addr().String() }
+
+// MetricsAddr returns the metrics listener's address, or "" when off.
+func (m *Main) MetricsAddr() string {
+	if m.metrics == nil {
+		return ""
+	}
+	return m.metrics.Addr().String()
+}
+
+// Run serves until ctx ends, then shuts down gracefully: it stops accepting
+// connections and waits for requests in flight.
+func (m *Main) Run(ctx context.Context) error {
+	pub := &httpapi.Listener{Handler: m.server.Handler(), Logger: m.logger}
+	scheme := "http"
+	if m.tlsCerts != nil {
+		pub.TLS = m.tlsCerts.TLSConfig()
+		scheme = "https"
+	} else if !config.IsLoopback(m.Config.Addr) {
+		m.logger.Warn("serving plain HTTP on a non-loopback address, as --allow-insecure-http permits; terminate TLS in front of Vigil", "addr", m.Addr())
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- pub.Serve(m.public) }()
+	var met *httpapi.Listener
+	if m.metrics != nil {
+		met = &httpapi.Listener{Handler: m.server.Metrics.Handler(), Logger: m.logger}
+		go func() { errc <- met.Serve(m.metrics) }()
+	}
+	m.server.SetReady(true)
+	m.logger.Info("vigil serving", "version", version, "url", scheme+"://"+m.Addr(), "metrics", m.MetricsAddr(), "data", m.Config.Data)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	m.server.SetReady(false)
+	m.logger.Info("shutting down; finishing requests in flight")
+	timeout := m.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	if e := pub.Shutdown(sctx); e != nil && err == nil {
+		err = fmt.Errorf("shutdown: %w", e)
+	}
+	if met != nil {
+		met.Shutdown(sctx)
+	}
+	m.logger.Info("stopped")
+	return err
+}
+
+// Close releases the store and any listener Run did not take over.
+func (m *Main) Close() error {
+	if m.db != nil {
+		return m.db.Close()
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+

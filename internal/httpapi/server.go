@@ -1,0 +1,441 @@
+// Package httpapi is Vigil's HTTP face: the Anomaly Detector data plane, the
+// operational probes and the OpenAPI document on the public listener, and
+// the Prometheus metrics on a listener of their own. Handlers return errors;
+// one function (writeError) turns them into responses, and one (statusOf)
+// maps error codes to statuses.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigilhq/vigil/internal/adapi"
+	"github.com/vigilhq/vigil/internal/score"
+	"github.com/vigilhq/vigil/internal/vigil"
+)
+
+// Authenticator checks an endpoint key (score.Authenticator satisfies it).
+type Authenticator interface {
+	Authenticate(endpoint, key string) (vigil.KeySlot, error)
+}
+
+// DefaultMaxBodyBytes is the largest request body accepted: 4 MiB.
+const DefaultMaxBodyBytes = 4 << 20
+
+// Server holds the public handler's dependencies and settings. Zero values
+// of the optional fields are valid defaults.
+type Server struct {
+	// Logger receives request and error logs; it never receives a secret.
+	Logger *slog.Logger
+	// Auth verifies endpoint keys. Required.
+	Auth Authenticator
+	// Metrics, when set, are updated on every request.
+	Metrics *Metrics
+	// OpenAPI is the document served at /swagger.
+	OpenAPI []byte
+	// MaxBodyBytes limits request bodies (default DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+	// MaxInFlight limits concurrent scoring requests; more get 429
+	// (default 1024).
+	MaxInFlight int
+	// CORSOrigins lists the browser origins allowed to call the API; none by
+	// default, and then no CORS header is ever sent.
+	CORSOrigins []string
+	// Failures limits failed authentications per source address.
+	Failures *FailureLimiter
+
+	ready    atomic.Bool
+	inFlight atomic.Int64
+}
+
+// SetReady marks the server ready (or not) for /ready.
+func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+// handlerFunc is a handler that returns an error for writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Handler returns the public listener's handler.
+func (s *Server) Handler() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.MaxBodyBytes <= 0 {
+		s.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if s.MaxInFlight <= 0 {
+		s.MaxInFlight = 1024
+	}
+	if s.Failures == nil {
+		s.Failures = NewFailureLimiter(20, time.Minute, time.Now)
+	}
+	mux := http.NewServeMux()
+	route := func(pattern, name string, h handlerFunc) {
+		mux.Handle(pattern, s.observe(name, h))
+	}
+	route("/anomalydetector/{version}/timeseries/{op}/detect", "detect", s.detect)
+	route("/endpoints/{endpoint}/anomalydetector/{version}/timeseries/{op}/detect", "detect", s.detect)
+	route("/status", "status", s.get(s.status))
+	route("/ready", "ready", s.get(s.readyz))
+	route("/healthz", "healthz", s.get(s.healthz))
+	route("/swagger", "swagger", s.get(s.swagger))
+	route("/{$}", "home", s.get(s.home))
+	route("/", "notfound", func(w http.ResponseWriter, r *http.Request) error {
+		return vigil.Errorf(vigil.ENotFound, "No route matches %s %s.", r.Method, clipPath(r.URL.Path))
+	})
+	return s.headers(mux)
+}
+
+// headers sets the headers every response carries and answers CORS.
+func (s *Server) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		id := newRequestID()
+		h.Set("apim-request-id", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Referrer-Policy", "no-referrer")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		if origin := r.Header.Get("Origin"); origin != "" && s.corsAllowed(origin) {
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST")
+				h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization, Ocp-Apim-Subscription-Key")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) corsAllowed(origin string) bool {
+	for _, o := range s.CORSOrigins {
+		if o == origin {
+			return true
+		}
+	}
+	return false
+}
+
+// statusWriter records the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// observe turns a handlerFunc into an http.Handler: it writes returned
+// errors, recovers from panics, and records metrics and a log line.
+func (s *Server) observe(route string, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		if s.Metrics != nil {
+			s.Metrics.inFlight.Inc()
+			defer s.Metrics.inFlight.Dec()
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.Logger.Error("panic", "request_id", requestID(r), "panic", p)
+				if sw.status == 0 {
+					writeError(sw, r, s.Logger, errors.New("panic in handler"))
+				}
+			}
+			d := time.Since(start)
+			if s.Metrics != nil {
+				s.Metrics.requests.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(sw.status)).Inc()
+				s.Metrics.latency.WithLabelValues(route).Observe(d.Seconds())
+			}
+			s.Logger.Info("request", "request_id", requestID(r), "method", r.Method, "route", route,
+				"status", sw.status, "duration_ms", float64(d.Microseconds())/1000, "remote", remoteHost(r))
+		}()
+		if err := h(sw, r); err != nil {
+			writeError(sw, r, s.Logger, err)
+		}
+	})
+}
+
+// methodLabel bounds the metric's label values.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions, http.MethodPatch:
+		return m
+	}
+	return "other"
+}
+
+// get restricts a handler to GET and HEAD.
+func (s *Server) get(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			return vigil.Errorf(vigil.EMethodNotAllowed, "Method %s is not allowed here; use GET.", methodLabel(r.Method))
+		}
+		return h(w, r)
+	}
+}
+
+// presentedKey returns the key from Ocp-Apim-Subscription-Key, or else
+// from "Authorization: Bearer <key>".
+func presentedKey(r *http.Request) string {
+	if k := r.Header.Get("Ocp-Apim-Subscription-Key"); k != "" {
+		return k
+	}
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		return strings.TrimSpace(a[7:])
+	}
+	return ""
+}
+
+// authenticate checks the request's key for endpoint, counting failures
+// per source address.
+func (s *Server) authenticate(r *http.Request, endpoint string) error {
+	src := remoteHost(r)
+	if retry, limited := s.Failures.Limited(src); limited {
+		return &vigil.Error{Code: vigil.ERateLimited, Message: "Too many failed authentications from this address; retry after " + strconv.Itoa(int(retry.Seconds()+0.999)) + " seconds."}
+	}
+	_, err := s.Auth.Authenticate(endpoint, presentedKey(r))
+	if err == nil {
+		return nil
+	}
+	reason := "error"
+	var ae *score.AuthError
+	if errors.As(err, &ae) {
+		reason = ae.Reason
+	}
+	s.Failures.Fail(src)
+	if s.Metrics != nil {
+		s.Metrics.authFailures.WithLabelValues(reason).Inc()
+	}
+	s.Logger.Warn("authentication failed", "request_id", requestID(r), "endpoint", endpoint, "reason", reason, "remote", src)
+	return vigil.Errorf(vigil.EUnauthorized, "authentication failed")
+}
+
+func (s *Server) detect(w http.ResponseWriter, r *http.Request) error {
+	start := time.Now()
+	endpoint := r.PathValue("endpoint")
+	if endpoint == "" {
+		endpoint = vigil.DefaultEndpoint
+	}
+	version, ok := adapi.ParseVersion(r.PathValue("version"))
+	if !ok {
+		return vigil.Errorf(vigil.ENotFound, "API version %q is not served; use v1.0, v1.1-preview.1 or v1.1.", clip(r.PathValue("version")))
+	}
+	op, ok := adapi.ParseOperation(r.PathValue("op"))
+	if !ok {
+		return vigil.Errorf(vigil.ENotFound, "No route matches %s %s.", r.Method, clipPath(r.URL.Path))
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		return vigil.Errorf(vigil.EMethodNotAllowed, "Method %s is not allowed here; use POST.", methodLabel(r.Method))
+	}
+	if err := s.authenticate(r, endpoint); err != nil {
+		return err
+	}
+	if n := s.inFlight.Add(1); n > int64(s.MaxInFlight) {
+		s.inFlight.Add(-1)
+		w.Header().Set("Retry-After", "1")
+		return vigil.Errorf(vigil.ERateLimited, "Too many concurrent requests; retry shortly.")
+	}
+	defer s.inFlight.Add(-1)
+	if err := checkJSON(r); err != nil {
+		return err
+	}
+	body, err := readBody(w, r, s.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	req, err := adapi.Decode(version, op, body)
+	if err != nil {
+		return err
+	}
+	out, err := req.Detect()
+	if err != nil {
+		return err
+	}
+	if s.Metrics != nil {
+		s.Metrics.detection.WithLabelValues(op.String()).Observe(time.Since(start).Seconds())
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	_, err = w.Write(out)
+	if err != nil {
+		s.Logger.Debug("write response", "request_id", requestID(r), "err", err)
+	}
+	return nil
+}
+
+// checkJSON refuses bodies declared as anything but JSON. A request with no
+// Content-Type is read as JSON.
+func checkJSON(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "text/json") {
+		return nil
+	}
+	return vigil.Errorf(vigil.EUnsupportedMedia, "The request body must be JSON (Content-Type: application/json).")
+}
+
+// readBody reads the whole body, refusing more than limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, vigil.Errorf(vigil.ETooLarge, "The request body is larger than the limit of %d bytes.", limit)
+	}
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	size := r.ContentLength
+	if size < 0 || size > limit {
+		size = 64 << 10
+	}
+	buf := make([]byte, 0, size+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, vigil.Errorf(vigil.ETooLarge, "The request body is larger than the limit of %d bytes.", limit)
+			}
+			return nil, vigil.Errorf(vigil.EInvalid, "The request body could not be read.")
+		}
+	}
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
+	if err := s.authenticate(r, vigil.DefaultEndpoint); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, `{"status":"ok","apiStatus":"Valid","apiStatusMessage":"Api Key is valid, no action needed."}`)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if !s.ready.Load() {
+		return vigil.Errorf(vigil.EUnavailable, "Vigil is starting or stopping.")
+	}
+	return writeJSON(w, http.StatusOK, `{"status":"ready"}`)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, `{"status":"ok"}`)
+}
+
+func (s *Server) swagger(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, err := w.Write(s.OpenAPI)
+	return err
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	_, err := io.WriteString(w, homePage)
+	return err
+}
+
+func writeJSON(w http.ResponseWriter, status int, body string) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := io.WriteString(w, body)
+	return err
+}
+
+type requestIDKey struct{}
+
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(requestIDKey{}).(string)
+	return id
+}
+
+// newRequestID returns a random UUID (version 4).
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}
+
+// remoteHost returns the connection's source address without the port.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+func clipPath(p string) string { return clip(p) }
+
+const homePage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Vigil</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:3rem auto;padding:0 1rem;color:#222}code{background:#f3f3f3;padding:0 .2em}</style>
+</head><body>
+<h1>Vigil</h1>
+<p>This server runs the Anomaly Detector API. Point an Azure Anomaly Detector client at this address and give it your Vigil key.</p>
+<ul>
+<li><code>POST /anomalydetector/v1.1/timeseries/entire/detect</code></li>
+<li><code>POST /anomalydetector/v1.1/timeseries/last/detect</code></li>
+<li><code>POST /anomalydetector/v1.1/timeseries/changepoint/detect</code></li>
+</ul>
+<p>The API description is at <a href="/swagger">/swagger</a>. Probes: <code>/ready</code>, <code>/healthz</code>, <code>/status</code>.</p>
+</body></html>
+`
