@@ -198,6 +198,17 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := os.Chmod(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	// Bind first: a server that cannot listen must not get as far as
+	// generating (and printing) keys.
+	var err error
+	if m.public, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if cfg.MetricsAddr != "off" {
+		if m.metrics, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("listen on %s (metrics): %w", cfg.MetricsAddr, err)
+		}
+	}
 	masterPath := cfg.MasterKeyFile
 	if masterPath == "" {
 		masterPath = filepath.Join(cfg.Data, "master.key")
@@ -232,14 +243,6 @@ func (m *Main) Open(ctx context.Context) error {
 	if cfg.TLSCert != "" {
 		if m.tlsCerts, err = httpapi.NewCertReloader(cfg.TLSCert, cfg.TLSKey); err != nil {
 			return err
-		}
-	}
-	if m.public, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	if cfg.MetricsAddr != "off" {
-		if m.metrics, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
-			return fmt.Errorf("listen on %s (metrics): %w", cfg.MetricsAddr, err)
 		}
 	}
 	return nil
@@ -339,6 +342,11 @@ func (m *Main) Run(ctx context.Context) error {
 
 // Close releases the store and any listener Run did not take over.
 func (m *Main) Close() error {
+	for _, ln := range []net.Listener{m.public, m.metrics} {
+		if ln != nil {
+			ln.Close() // already closed after Run; then this is a no-op error
+		}
+	}
 	if m.db != nil {
 		return m.db.Close()
 	}

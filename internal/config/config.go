@@ -64,7 +64,7 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			return fmt.Errorf("--metrics-addr %q is not host:port (or \"off\"): %v", c.MetricsAddr, err)
 		}
-		if c.MetricsAddr == c.Addr {
+		if c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
 			return fmt.Errorf("--metrics-addr must differ from --addr: metrics are never served on the public port")
 		}
 	}
