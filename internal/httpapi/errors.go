@@ -89,6 +89,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		if status == http.StatusTooManyRequests {
 			msg = e.Message
 		}
+		h.Set("x-ms-error-code", strconv.Itoa(status))
 		b := []byte(`{"error":{"code":"` + strconv.Itoa(status) + `","message":`)
 		b = appendJSONString(b, msg)
 		b = append(b, "}}"...)
