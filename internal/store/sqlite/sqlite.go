@@ -204,3 +204,10 @@ func (s *DB) PutKey(ctx context.Context, k vigil.StoredKey) error {
 	}
 	return nil
 }
+
+// Exec runs a statement directly. It exists for tests and maintenance
+// commands that must reach below the store's contract.
+func (s *DB) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := s.db.ExecContext(ctx, query, args...)
+	return err
+}
