@@ -225,17 +225,26 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	auth := score.NewAuthenticator(ring, m.db)
-	keys := &control.Keys{Store: m.db, Ring: ring, DataKeyID: dkID, Changed: auth.Reload}
+	plane := score.NewPlane(ring, m.db)
+	svc := &control.Service{Store: m.db, Ring: ring, DataKeyID: dkID, Changed: plane.Reload}
+	keys := &control.Keys{Store: m.db, Ring: ring, DataKeyID: dkID}
 	if err := m.bootstrapKeys(ctx, keys); err != nil {
 		return err
 	}
-	if err := auth.Reload(ctx); err != nil {
+	if err := bootstrapDefaultDeployment(ctx, svc); err != nil {
+		return err
+	}
+	if _, err := svc.EnsureAdminToken(ctx, filepath.Join(cfg.Data, "admin-token")); err != nil {
+		return err
+	}
+	if err := plane.Reload(ctx); err != nil {
 		return err
 	}
 	m.server = &httpapi.Server{
 		Logger:      m.logger,
-		Auth:        auth,
+		Plane:       plane,
+		Control:     svc,
+		Logs:        plane,
 		Metrics:     httpapi.NewMetrics(),
 		OpenAPI:     openapi.JSON(),
 		CORSOrigins: cfg.CORSOrigins,
@@ -284,6 +293,28 @@ func (m *Main) bootstrapKeys(ctx context.Context, keys *control.Keys) error {
 		fmt.Fprintf(m.Stdout, "Generated API keys for the default endpoint (shown this once; Vigil stores them encrypted):\n%s\n", strings.Join(generated, "\n"))
 	}
 	return nil
+}
+
+// bootstrapDefaultDeployment gives the built-in default endpoint its
+// built-in deployment, "default", with all traffic, when the endpoint has no
+// deployment at all (first start). It serves at least 256 requests at once.
+func bootstrapDefaultDeployment(ctx context.Context, svc *control.Service) error {
+	deps, err := svc.ListDeployments(ctx, vigil.DefaultEndpoint)
+	if err != nil || len(deps) > 0 {
+		return err
+	}
+	d := vigil.Deployment{
+		Name:         vigil.DefaultEndpoint,
+		EndpointName: vigil.DefaultEndpoint,
+		Description:  "The built-in anomaly detector.",
+		Model:        vigil.BuiltinAnomalyDetector,
+		RequestSettings: vigil.RequestSettings{
+			RequestTimeoutMS:                 60000,
+			MaxConcurrentRequestsPerInstance: 256,
+		},
+	}
+	_, err = svc.CreateDeployment(ctx, d, true)
+	return err
 }
 
 // Addr returns the public listener's address.
@@ -362,4 +393,3 @@ func newLogger(w io.Writer, format, level string) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
-

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,6 +33,8 @@ func statusOf(c vigil.Code) int {
 		return http.StatusTooManyRequests
 	case vigil.EUnavailable:
 		return http.StatusServiceUnavailable
+	case vigil.ETimeout:
+		return http.StatusGatewayTimeout
 	}
 	return http.StatusInternalServerError
 }
@@ -62,6 +63,8 @@ func wireCodeOf(c vigil.Code) string {
 		return "TooManyRequests"
 	case vigil.EUnavailable:
 		return "ServiceUnavailable"
+	case vigil.ETimeout:
+		return "Timeout"
 	}
 	return "InternalServerError"
 }
@@ -75,7 +78,7 @@ const unauthorizedMessage = "Access denied due to invalid subscription key or wr
 // others flat {"code":...,"message":...} with the x-ms-error-code header.
 // Internal errors are logged with the request id and shown as a generic
 // message.
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+func writeError(w http.ResponseWriter, r *http.Request, log logger, err error) {
 	var e *vigil.Error
 	if !errors.As(err, &e) {
 		e = &vigil.Error{Code: vigil.EInternal, Err: err}

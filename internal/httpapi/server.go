@@ -15,6 +15,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -25,9 +26,15 @@ import (
 	"github.com/vigilhq/vigil/internal/vigil"
 )
 
-// Authenticator checks an endpoint key (score.Authenticator satisfies it).
-type Authenticator interface {
-	Authenticate(endpoint, key string) (vigil.KeySlot, error)
+// DataPlane authenticates and routes scoring calls (*score.Plane
+// satisfies it).
+type DataPlane interface {
+	// Authenticate checks the presented key or token for endpoint and
+	// returns a caller label for logs; errors are *score.AuthError.
+	Authenticate(endpoint, presented string) (caller string, err error)
+	// Route picks the serving deployment (pin, if set, else the traffic
+	// split) and maybe a mirror target.
+	Route(endpoint, pin string) (serve, mirror *score.Deployment, err error)
 }
 
 // DefaultMaxBodyBytes is the largest request body accepted: 4 MiB.
@@ -38,8 +45,13 @@ const DefaultMaxBodyBytes = 4 << 20
 type Server struct {
 	// Logger receives request and error logs; it never receives a secret.
 	Logger *slog.Logger
-	// Auth verifies endpoint keys. Required.
-	Auth Authenticator
+	// Plane authenticates and routes scoring calls. Required.
+	Plane DataPlane
+	// Control carries out management-API calls; without it /api/v1 is not
+	// served.
+	Control Control
+	// Logs reads deployments' request logs for the management API.
+	Logs DeploymentLogs
 	// Metrics, when set, are updated on every request.
 	Metrics *Metrics
 	// OpenAPI is the document served at /swagger.
@@ -85,6 +97,10 @@ func (s *Server) Handler() http.Handler {
 	}
 	route("/anomalydetector/{version}/timeseries/{op}/detect", "detect", s.detect)
 	route("/endpoints/{endpoint}/anomalydetector/{version}/timeseries/{op}/detect", "detect", s.detect)
+	route("/endpoints/{endpoint}/score", "score", s.score)
+	if s.Control != nil {
+		s.mgmtRoutes(mux)
+	}
 	route("/status", "status", s.get(s.status))
 	route("/ready", "ready", s.get(s.readyz))
 	route("/healthz", "healthz", s.get(s.healthz))
@@ -153,9 +169,21 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// observe turns a handlerFunc into an http.Handler: it writes returned
-// errors, recovers from panics, and records metrics and a log line.
+// logger is the part of *slog.Logger the error writers use.
+type logger interface {
+	Error(msg string, args ...any)
+}
+
+// observe turns a handlerFunc into an http.Handler that writes errors in
+// the Anomaly Detector's shapes.
 func (s *Server) observe(route string, h handlerFunc) http.Handler {
+	return s.observeWith(route, h, writeError)
+}
+
+// observeWith turns a handlerFunc into an http.Handler: it writes returned
+// errors with writeErr, recovers from panics, and records metrics and a log
+// line.
+func (s *Server) observeWith(route string, h handlerFunc, writeErr func(http.ResponseWriter, *http.Request, logger, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -170,7 +198,7 @@ func (s *Server) observe(route string, h handlerFunc) http.Handler {
 				}
 				s.Logger.Error("panic", "request_id", requestID(r), "panic", p)
 				if sw.status == 0 {
-					writeError(sw, r, s.Logger, errors.New("panic in handler"))
+					writeErr(sw, r, s.Logger, errors.New("panic in handler"))
 				}
 			}
 			d := time.Since(start)
@@ -182,7 +210,7 @@ func (s *Server) observe(route string, h handlerFunc) http.Handler {
 				"status", sw.status, "duration_ms", float64(d.Microseconds())/1000, "remote", remoteHost(r))
 		}()
 		if err := h(sw, r); err != nil {
-			writeError(sw, r, s.Logger, err)
+			writeErr(sw, r, s.Logger, err)
 		}
 	})
 }
@@ -219,16 +247,16 @@ func presentedKey(r *http.Request) string {
 	return ""
 }
 
-// authenticate checks the request's key for endpoint, counting failures
-// per source address.
-func (s *Server) authenticate(r *http.Request, endpoint string) error {
+// authenticate checks the request's key or token for endpoint, counting
+// failures per source address, and returns the caller's label.
+func (s *Server) authenticate(r *http.Request, endpoint string) (string, error) {
 	src := remoteHost(r)
 	if retry, limited := s.Failures.Limited(src); limited {
-		return &vigil.Error{Code: vigil.ERateLimited, Message: "Too many failed authentications from this address; retry after " + strconv.Itoa(int(retry.Seconds()+0.999)) + " seconds."}
+		return "", &vigil.Error{Code: vigil.ERateLimited, Message: "Too many failed authentications from this address; retry after " + strconv.Itoa(int(retry.Seconds()+0.999)) + " seconds."}
 	}
-	_, err := s.Auth.Authenticate(endpoint, presentedKey(r))
+	caller, err := s.Plane.Authenticate(endpoint, presentedKey(r))
 	if err == nil {
-		return nil
+		return caller, nil
 	}
 	reason := "error"
 	var ae *score.AuthError
@@ -239,29 +267,43 @@ func (s *Server) authenticate(r *http.Request, endpoint string) error {
 	if s.Metrics != nil {
 		s.Metrics.authFailures.WithLabelValues(reason).Inc()
 	}
-	s.Logger.Warn("authentication failed", "request_id", requestID(r), "endpoint", endpoint, "reason", reason, "remote", src)
-	return vigil.Errorf(vigil.EUnauthorized, "authentication failed")
+	s.Logger.Warn("authentication failed", "request_id", requestID(r), "endpoint", clip(endpoint), "reason", reason, "remote", src)
+	return "", vigil.Errorf(vigil.EUnauthorized, "authentication failed")
 }
 
 func (s *Server) detect(w http.ResponseWriter, r *http.Request) error {
-	start := time.Now()
-	endpoint := r.PathValue("endpoint")
-	if endpoint == "" {
-		endpoint = vigil.DefaultEndpoint
-	}
 	version, ok := adapi.ParseVersion(r.PathValue("version"))
 	if !ok {
 		return vigil.Errorf(vigil.ENotFound, "API version %q is not served; use v1.0, v1.1-preview.1 or v1.1.", clip(r.PathValue("version")))
 	}
 	op, ok := adapi.ParseOperation(r.PathValue("op"))
 	if !ok {
-		return vigil.Errorf(vigil.ENotFound, "No route matches %s %s.", r.Method, clipPath(r.URL.Path))
+		return vigil.Errorf(vigil.ENotFound, "No route matches %s %s.", methodLabel(r.Method), clipPath(r.URL.Path))
+	}
+	return s.scoreCall(w, r, "detect", version, op)
+}
+
+// score serves POST /endpoints/{endpoint}/score, Azure ML's scoring route:
+// for an anomaly-detector deployment it takes a v1.1 entire-detect body.
+func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
+	return s.scoreCall(w, r, "score", adapi.V11, adapi.Entire)
+}
+
+// scoreCall is the scoring path: authenticate, route, read and validate the
+// body, take a slot of the deployment, detect within its timeout, answer
+// with the serving deployment's name, and log the call (and mirror it).
+func (s *Server) scoreCall(w http.ResponseWriter, r *http.Request, route string, version adapi.Version, op adapi.Operation) error {
+	start := time.Now()
+	endpoint := r.PathValue("endpoint")
+	if endpoint == "" {
+		endpoint = vigil.DefaultEndpoint
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		return vigil.Errorf(vigil.EMethodNotAllowed, "Method %s is not allowed here; use POST.", methodLabel(r.Method))
 	}
-	if err := s.authenticate(r, endpoint); err != nil {
+	caller, err := s.authenticate(r, endpoint)
+	if err != nil {
 		return err
 	}
 	if n := s.inFlight.Add(1); n > int64(s.MaxInFlight) {
@@ -270,32 +312,98 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) error {
 		return vigil.Errorf(vigil.ERateLimited, "Too many concurrent requests; retry shortly.")
 	}
 	defer s.inFlight.Add(-1)
+	pin := r.Header.Get("azureml-model-deployment")
+	dep, mirror, err := s.Plane.Route(endpoint, pin)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("azureml-model-deployment", dep.Name)
+	status := 0
+	defer func() {
+		dep.Log.Add(score.LogEntry{Time: start.UTC(), RequestID: requestID(r), Route: route, Status: status,
+			LatencyMS: float64(time.Since(start).Microseconds()) / 1000, Caller: caller, Deployment: dep.Name})
+	}()
 	if err := checkJSON(r); err != nil {
+		status = statusOf(vigil.ErrorCode(err))
 		return err
 	}
 	body, err := readBody(w, r, s.MaxBodyBytes)
 	if err != nil {
+		status = statusOf(vigil.ErrorCode(err))
 		return err
 	}
 	req, err := adapi.Decode(version, op, body)
 	if err != nil {
+		status = http.StatusBadRequest
 		return err
 	}
-	out, err := req.Detect()
+	if mirror != nil {
+		copied := *req
+		copied.Values = slices.Clone(req.Values)
+		s.mirror(mirror, &copied, route, caller, requestID(r))
+	}
+	out, err := s.run(dep, req)
 	if err != nil {
+		status = statusOf(vigil.ErrorCode(err))
 		return err
 	}
+	status = http.StatusOK
 	if s.Metrics != nil {
 		s.Metrics.detection.WithLabelValues(op.String()).Observe(time.Since(start).Seconds())
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(out)))
-	_, err = w.Write(out)
-	if err != nil {
+	if _, err := w.Write(out); err != nil {
 		s.Logger.Debug("write response", "request_id", requestID(r), "err", err)
 	}
 	return nil
+}
+
+// run detects on a slot of dep within dep's timeout. Over capacity it
+// answers 429; past the timeout 504, while the detection finishes in the
+// background still holding its slot.
+func (s *Server) run(dep *score.Deployment, req *adapi.Request) ([]byte, error) {
+	if !dep.Acquire() {
+		return nil, &vigil.Error{Code: vigil.ERateLimited, Message: "Deployment " + dep.Name + " is serving its maximum number of concurrent requests; retry shortly or raise its request_settings.max_concurrent_requests_per_instance."}
+	}
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer dep.Release()
+		out, err := req.Detect()
+		done <- result{out, err}
+	}()
+	timer := time.NewTimer(dep.Timeout())
+	defer timer.Stop()
+	select {
+	case res := <-done:
+		return res.out, res.err
+	case <-timer.C:
+		return nil, &vigil.Error{Code: vigil.ETimeout, Message: "Deployment " + dep.Name + " did not answer within its request_timeout_ms."}
+	}
+}
+
+// mirror sends a copy of a call to the mirror target in the background;
+// its answer is discarded and it never delays or changes the caller's.
+func (s *Server) mirror(dep *score.Deployment, req *adapi.Request, route, caller, id string) {
+	if !dep.Acquire() {
+		return // a mirror never queues
+	}
+	go func() {
+		defer dep.Release()
+		start := time.Now()
+		_, err := req.Detect()
+		status := http.StatusOK
+		if err != nil {
+			status = statusOf(vigil.ErrorCode(err))
+		}
+		dep.Log.Add(score.LogEntry{Time: start.UTC(), RequestID: id, Route: route, Status: status,
+			LatencyMS: float64(time.Since(start).Microseconds()) / 1000, Caller: caller, Deployment: dep.Name, Mirrored: true})
+	}()
 }
 
 // checkJSON refuses bodies declared as anything but JSON. A request with no
@@ -343,7 +451,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
-	if err := s.authenticate(r, vigil.DefaultEndpoint); err != nil {
+	if _, err := s.authenticate(r, vigil.DefaultEndpoint); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, `{"status":"ok","apiStatus":"Valid","apiStatusMessage":"Api Key is valid, no action needed."}`)

@@ -24,10 +24,14 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 const testKey = "0123456789abcdef0123456789abcdef"
 
-// fakeAuth accepts testKey for the default endpoint and "other-endpoint".
+// fakeAuth accepts testKey for the default endpoint and "other-endpoint",
+// and routes every call to one deployment, "blue".
 type fakeAuth struct{}
 
-func (fakeAuth) Authenticate(endpoint, key string) (vigil.KeySlot, error) {
+var blue = score.NewDeployment(vigil.Deployment{Name: "blue", InstanceCount: 1,
+	RequestSettings: vigil.RequestSettings{RequestTimeoutMS: 5000, MaxConcurrentRequestsPerInstance: 100}})
+
+func (fakeAuth) Authenticate(endpoint, key string) (string, error) {
 	if endpoint != vigil.DefaultEndpoint && endpoint != "other-endpoint" {
 		return "", &score.AuthError{Reason: score.ReasonNoEndpoint}
 	}
@@ -37,12 +41,16 @@ func (fakeAuth) Authenticate(endpoint, key string) (vigil.KeySlot, error) {
 	if key != testKey {
 		return "", &score.AuthError{Reason: score.ReasonUnknownKey}
 	}
-	return vigil.PrimaryKey, nil
+	return "key:primary", nil
+}
+
+func (fakeAuth) Route(endpoint, pin string) (*score.Deployment, *score.Deployment, error) {
+	return blue, nil, nil
 }
 
 func newTestServer(t *testing.T, configure ...func(*Server)) (*Server, http.Handler) {
 	t.Helper()
-	s := &Server{Auth: fakeAuth{}, Metrics: NewMetrics(), OpenAPI: openapi.JSON()}
+	s := &Server{Plane: fakeAuth{}, Metrics: NewMetrics(), OpenAPI: openapi.JSON()}
 	for _, c := range configure {
 		c(s)
 	}
@@ -133,7 +141,9 @@ func TestErrorShapes(t *testing.T) {
 				t.Errorf("apim-request-id = %q, want a v4 uuid", rec.Header().Get("apim-request-id"))
 			}
 			var flat struct{ Code, Message string }
-			var wrapped struct{ Error struct{ Code, Message string } }
+			var wrapped struct {
+				Error struct{ Code, Message string }
+			}
 			if tt.wantCode == "401" || tt.wantCode == "429" {
 				if err := json.Unmarshal(rec.Body.Bytes(), &wrapped); err != nil {
 					t.Fatalf("body %s: %v", rec.Body, err)
@@ -336,7 +346,7 @@ func TestServesExactlyTheDocumentedRoutes(t *testing.T) {
 }
 
 func TestPanicIsA500WithoutDetails(t *testing.T) {
-	s := &Server{Auth: fakeAuth{}}
+	s := &Server{Plane: fakeAuth{}}
 	s.Handler()
 	h := s.observe("boom", func(w http.ResponseWriter, r *http.Request) error { panic("secret detail") })
 	rec := httptest.NewRecorder()

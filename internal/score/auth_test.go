@@ -26,7 +26,7 @@ func TestAuthenticate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := score.NewAuthenticator(ring, db)
+	auth := score.NewPlane(ring, db)
 	keys := &control.Keys{Store: db, Ring: ring, DataKeyID: id, Changed: auth.Reload}
 	must := func(err error) {
 		t.Helper()
@@ -39,12 +39,12 @@ func TestAuthenticate(t *testing.T) {
 	must(keys.Set(ctx, "other-ep", vigil.PrimaryKey, "other-primary-00000"))
 	tests := []struct {
 		name, endpoint, key string
-		wantSlot            vigil.KeySlot
+		wantCaller          string
 		wantReason          string
 	}{
-		{"ok/primary", "default", "default-primary-000", vigil.PrimaryKey, ""},
-		{"ok/secondary", "default", "default-secondary-00", vigil.SecondaryKey, ""},
-		{"ok/other-endpoint", "other-ep", "other-primary-00000", vigil.PrimaryKey, ""},
+		{"ok/primary", "default", "default-primary-000", "key:primary", ""},
+		{"ok/secondary", "default", "default-secondary-00", "key:secondary", ""},
+		{"ok/other-endpoint", "other-ep", "other-primary-00000", "key:primary", ""},
 		{"fail/missing", "default", "", "", score.ReasonMissing},
 		{"fail/unknown-key", "default", "default-primary-001", "", score.ReasonUnknownKey},
 		{"fail/prefix-of-key", "default", "default-primary-00", "", score.ReasonUnknownKey},
@@ -53,10 +53,10 @@ func TestAuthenticate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			slot, err := auth.Authenticate(tt.endpoint, tt.key)
+			caller, err := auth.Authenticate(tt.endpoint, tt.key)
 			if tt.wantReason == "" {
-				if err != nil || slot != tt.wantSlot {
-					t.Fatalf("Authenticate = %q, %v; want %q", slot, err, tt.wantSlot)
+				if err != nil || caller != tt.wantCaller {
+					t.Fatalf("Authenticate = %q, %v; want %q", caller, err, tt.wantCaller)
 				}
 				return
 			}

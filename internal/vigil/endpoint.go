@@ -1,6 +1,9 @@
 package vigil
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // DefaultEndpoint is the name of the built-in endpoint served at the root
 // paths (/anomalydetector/...), as the Azure Anomaly Detector was.
@@ -75,4 +78,31 @@ type StoredKey struct {
 	Digest    []byte
 	Sealed    []byte
 	DataKeyID int64
+}
+
+// SealedDeployment is a deployment as stored: its environment variables
+// sealed, never in plaintext.
+type SealedDeployment struct {
+	Deployment
+	EnvSealed []byte
+	DataKeyID int64
+}
+
+// SigningKey is a key that signs aml_tokens, as stored (sealed).
+type SigningKey struct {
+	KID       string
+	Sealed    []byte
+	DataKeyID int64
+	CreatedAt time.Time
+	Retired   bool
+}
+
+// AccessToken is a management-API token as stored: a hash, never the token.
+type AccessToken struct {
+	ID        string
+	Name      string
+	Principal string
+	Hash      []byte
+	ExpiresAt time.Time // zero: never
+	CreatedAt time.Time
 }

@@ -24,6 +24,7 @@ const (
 	EUnsupportedMedia Code = "unsupported_media"  // the request body is not JSON
 	ERateLimited      Code = "rate_limited"       // too many requests or failures
 	EUnavailable      Code = "unavailable"        // not ready, or a dependency is down
+	ETimeout          Code = "timeout"            // the work did not finish in time
 	EInternal         Code = "internal"           // a bug or an unexpected failure
 )
 
