@@ -539,3 +539,75 @@ func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
 		t.Error("the key appears in the log")
 	}
 }
+
+// api calls the management API of r with its admin token.
+func api(t *testing.T, r *running, method, path, body string) (int, []byte) {
+	t.Helper()
+	tok, err := os.ReadFile(filepath.Join(r.m.Config.Data, "admin-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(method, r.url("/api/v1"+path), strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// clientFrom returns an HTTP client whose connections leave from the given
+// loopback address.
+func clientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}, Timeout: 10 * time.Second}
+}
+
+func TestPublicNetworkAccessDisabledByLoopbackSource(t *testing.T) {
+	r := startMain(t, config.Config{Data: t.TempDir(), PrivateNetworks: []string{"127.0.0.2/32", "127.0.0.1/32"}})
+	defer r.stop(t)
+	if code, b := api(t, r, "POST", "/endpoints", `{"name":"iso-ep","public_network_access":"disabled"}`); code != 201 {
+		t.Fatalf("create endpoint: %d %s", code, b)
+	}
+	if code, b := api(t, r, "POST", "/endpoints/iso-ep/deployments?all_traffic=true", `{"name":"blue"}`); code != 201 {
+		t.Fatalf("create deployment: %d %s", code, b)
+	}
+	_, b := api(t, r, "POST", "/endpoints/iso-ep/listKeys", "")
+	var keys struct{ PrimaryKey string }
+	json.Unmarshal(b, &keys)
+	call := func(from string) int {
+		req, _ := http.NewRequest("POST", r.url("/endpoints/iso-ep/anomalydetector/v1.1/timeseries/last/detect"), strings.NewReader(hourly(48)))
+		req.Header.Set("Ocp-Apim-Subscription-Key", keys.PrimaryKey)
+		req.Header.Set("X-Forwarded-For", "127.0.0.2") // not believed: no trusted proxy
+		resp, err := clientFrom(from).Do(req)
+		if err != nil {
+			t.Fatalf("from %s: %v", from, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	tests := []struct {
+		from string
+		want int
+	}{{"127.0.0.2", 200}, {"127.0.0.3", 403}, {"127.0.0.4", 403}}
+	for _, tt := range tests {
+		if got := call(tt.from); got != tt.want {
+			t.Errorf("scoring from %s: status %d, want %d", tt.from, got, tt.want)
+		}
+	}
+	// Management still works for an authorised principal from anywhere.
+	req, _ := http.NewRequest("GET", r.url("/api/v1/endpoints/iso-ep"), nil)
+	tok, _ := os.ReadFile(filepath.Join(r.m.Config.Data, "admin-token"))
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := clientFrom("127.0.0.3").Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("management from a public source: %d, want 200", resp.StatusCode)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/vigilhq/vigil/internal/control"
 	"github.com/vigilhq/vigil/internal/httpapi"
 	"github.com/vigilhq/vigil/internal/kek"
+	"github.com/vigilhq/vigil/internal/netpolicy"
 	"github.com/vigilhq/vigil/internal/openapi"
 	"github.com/vigilhq/vigil/internal/score"
 	"github.com/vigilhq/vigil/internal/store/sqlite"
@@ -72,6 +73,8 @@ change). SIGINT or SIGTERM stops the server after requests in flight finish.`,
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key PEM file (env VIGIL_TLS_KEY)")
 	f.BoolVar(&cfg.AllowInsecureHTTP, "allow-insecure-http", false, "allow plain HTTP on a non-loopback address (env VIGIL_ALLOW_INSECURE_HTTP)")
 	f.StringSliceVar(&cfg.CORSOrigins, "cors-origins", nil, "browser origins allowed to call the API, comma-separated; none by default (env VIGIL_CORS_ORIGINS)")
+	f.StringSliceVar(&cfg.PrivateNetworks, "private-networks", cfg.PrivateNetworks, "CIDRs whose callers count as private, for endpoints with public_network_access disabled (env VIGIL_PRIVATE_NETWORKS)")
+	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", nil, "CIDRs of proxies whose X-Forwarded-For is believed; none by default (env VIGIL_TRUSTED_PROXIES)")
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json (env VIGIL_LOG_FORMAT)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error (env VIGIL_LOG_LEVEL)")
 	f.DurationVar(&shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for requests in flight on shutdown")
@@ -87,6 +90,8 @@ var envFlags = map[string]string{
 	"tls-key":             "VIGIL_TLS_KEY",
 	"allow-insecure-http": "VIGIL_ALLOW_INSECURE_HTTP",
 	"cors-origins":        "VIGIL_CORS_ORIGINS",
+	"private-networks":    "VIGIL_PRIVATE_NETWORKS",
+	"trusted-proxies":     "VIGIL_TRUSTED_PROXIES",
 	"log-format":          "VIGIL_LOG_FORMAT",
 	"log-level":           "VIGIL_LOG_LEVEL",
 }
@@ -240,7 +245,12 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := plane.Reload(ctx); err != nil {
 		return err
 	}
+	inbound, err := netpolicy.NewInbound(cfg.PrivateNetworks, cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	m.server = &httpapi.Server{
+		Inbound:     inbound,
 		Logger:      m.logger,
 		Plane:       plane,
 		Control:     svc,

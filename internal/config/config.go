@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 
+	"github.com/vigilhq/vigil/internal/netpolicy"
 	"github.com/vigilhq/vigil/internal/vigil"
 )
 
@@ -28,6 +30,12 @@ type Config struct {
 	AllowInsecureHTTP bool
 	// CORSOrigins are the browser origins allowed to call the API.
 	CORSOrigins []string
+	// PrivateNetworks are the CIDRs whose sources count as private, for
+	// endpoints with public network access disabled.
+	PrivateNetworks []string
+	// TrustedProxies are the CIDRs of proxies whose X-Forwarded-For is
+	// believed; none by default.
+	TrustedProxies []string
 	// LogFormat is "text" or "json"; LogLevel "debug", "info", "warn" or
 	// "error".
 	LogFormat, LogLevel string
@@ -46,11 +54,12 @@ type Config struct {
 // data directory beside the working directory, metrics on loopback.
 func Default() Config {
 	return Config{
-		Addr:        "127.0.0.1:5000",
-		Data:        "./vigil-data",
-		MetricsAddr: "127.0.0.1:9090",
-		LogFormat:   "text",
-		LogLevel:    "info",
+		Addr:            "127.0.0.1:5000",
+		Data:            "./vigil-data",
+		MetricsAddr:     "127.0.0.1:9090",
+		LogFormat:       "text",
+		LogLevel:        "info",
+		PrivateNetworks: slices.Clone(netpolicy.DefaultPrivateNetworks),
 	}
 }
 
@@ -81,6 +90,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TLSCert == "" && !c.AllowInsecureHTTP && !IsLoopback(c.Addr) {
 		return fmt.Errorf("refusing plain HTTP on non-loopback address %s: give --tls-cert and --tls-key, or --allow-insecure-http if TLS ends in front of Vigil", c.Addr)
+	}
+	if _, err := netpolicy.NewInbound(c.PrivateNetworks, c.TrustedProxies); err != nil {
+		return fmt.Errorf("--private-networks / --trusted-proxies: %v", err)
 	}
 	switch c.LogFormat {
 	case "text", "json":

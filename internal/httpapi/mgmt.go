@@ -73,7 +73,7 @@ type principalKey struct{}
 // mgmtAuth requires a valid management bearer token.
 func (s *Server) mgmtAuth(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		src := remoteHost(r)
+		src := s.source(r)
 		if retry, limited := s.Failures.Limited(src); limited {
 			return &vigil.Error{Code: vigil.ERateLimited, Message: "Too many failed authentications from this address; retry after " + strconv.Itoa(int(retry.Seconds()+0.999)) + " seconds."}
 		}

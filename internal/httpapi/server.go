@@ -13,7 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
+	"net/netip"
 	"net/http"
 	"slices"
 	"strconv"
@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/internal/adapi"
+	"github.com/vigilhq/vigil/internal/netpolicy"
 	"github.com/vigilhq/vigil/internal/score"
 	"github.com/vigilhq/vigil/internal/vigil"
 )
@@ -35,6 +36,8 @@ type DataPlane interface {
 	// Route picks the serving deployment (pin, if set, else the traffic
 	// split) and maybe a mirror target.
 	Route(endpoint, pin string) (serve, mirror *score.Deployment, err error)
+	// Endpoint returns an endpoint's settings and whether it exists.
+	Endpoint(name string) (vigil.Endpoint, bool)
 }
 
 // DefaultMaxBodyBytes is the largest request body accepted: 4 MiB.
@@ -66,6 +69,10 @@ type Server struct {
 	CORSOrigins []string
 	// Failures limits failed authentications per source address.
 	Failures *FailureLimiter
+	// Inbound tells private sources from public ones and whose
+	// X-Forwarded-For to believe (default: the default private networks,
+	// no trusted proxy).
+	Inbound *netpolicy.Inbound
 
 	ready    atomic.Bool
 	inFlight atomic.Int64
@@ -90,6 +97,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Failures == nil {
 		s.Failures = NewFailureLimiter(20, time.Minute, time.Now)
+	}
+	if s.Inbound == nil {
+		s.Inbound, _ = netpolicy.NewInbound(netpolicy.DefaultPrivateNetworks, nil)
 	}
 	mux := http.NewServeMux()
 	route := func(pattern, name string, h handlerFunc) {
@@ -207,7 +217,7 @@ func (s *Server) observeWith(route string, h handlerFunc, writeErr func(http.Res
 				s.Metrics.latency.WithLabelValues(route).Observe(d.Seconds())
 			}
 			s.Logger.Info("request", "request_id", requestID(r), "method", r.Method, "route", route,
-				"status", sw.status, "duration_ms", float64(d.Microseconds())/1000, "remote", remoteHost(r))
+				"status", sw.status, "duration_ms", float64(d.Microseconds())/1000, "remote", s.source(r))
 		}()
 		if err := h(sw, r); err != nil {
 			writeErr(sw, r, s.Logger, err)
@@ -250,7 +260,7 @@ func presentedKey(r *http.Request) string {
 // authenticate checks the request's key or token for endpoint, counting
 // failures per source address, and returns the caller's label.
 func (s *Server) authenticate(r *http.Request, endpoint string) (string, error) {
-	src := remoteHost(r)
+	src := s.source(r)
 	if retry, limited := s.Failures.Limited(src); limited {
 		return "", &vigil.Error{Code: vigil.ERateLimited, Message: "Too many failed authentications from this address; retry after " + strconv.Itoa(int(retry.Seconds()+0.999)) + " seconds."}
 	}
@@ -301,6 +311,13 @@ func (s *Server) scoreCall(w http.ResponseWriter, r *http.Request, route string,
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		return vigil.Errorf(vigil.EMethodNotAllowed, "Method %s is not allowed here; use POST.", methodLabel(r.Method))
+	}
+	if ep, ok := s.Plane.Endpoint(endpoint); ok && ep.PublicNetworkAccess == vigil.AccessDisabled {
+		if src := s.sourceAddr(r); !s.Inbound.IsPrivate(src) {
+			s.Logger.Warn("public network access refused", "request_id", requestID(r), "endpoint", endpoint, "remote", src.String())
+			return &vigil.Error{Code: vigil.EForbidden, APICode: "PublicNetworkAccessDisabled",
+				Message: "Endpoint " + endpoint + " accepts calls from private networks only (public_network_access is disabled)."}
+		}
 	}
 	caller, err := s.authenticate(r, endpoint)
 	if err != nil {
@@ -515,13 +532,22 @@ func newRequestID() string {
 	return string(out[:])
 }
 
-// remoteHost returns the connection's source address without the port.
-func remoteHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// sourceAddr returns the address the request comes from: the connection's
+// peer, or, behind a trusted proxy, the client X-Forwarded-For names.
+func (s *Server) sourceAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		return netip.Addr{}
 	}
-	return host
+	return s.Inbound.Source(ap.Addr(), r.Header.Get("X-Forwarded-For"))
+}
+
+// source is sourceAddr as a string, for logs and the failure limiter.
+func (s *Server) source(r *http.Request) string {
+	if a := s.sourceAddr(r); a.IsValid() {
+		return a.String()
+	}
+	return r.RemoteAddr
 }
 
 func clip(s string) string {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/internal/netpolicy"
 	"github.com/vigilhq/vigil/internal/openapi"
 	"github.com/vigilhq/vigil/internal/score"
 	"github.com/vigilhq/vigil/internal/vigil"
@@ -42,6 +43,16 @@ func (fakeAuth) Authenticate(endpoint, key string) (string, error) {
 		return "", &score.AuthError{Reason: score.ReasonUnknownKey}
 	}
 	return "key:primary", nil
+}
+
+func (fakeAuth) Endpoint(name string) (vigil.Endpoint, bool) {
+	switch name {
+	case vigil.DefaultEndpoint:
+		return vigil.Endpoint{Name: name, PublicNetworkAccess: vigil.AccessEnabled}, true
+	case "other-endpoint":
+		return vigil.Endpoint{Name: name, PublicNetworkAccess: vigil.AccessDisabled}, true
+	}
+	return vigil.Endpoint{}, false
 }
 
 func (fakeAuth) Route(endpoint, pin string) (*score.Deployment, *score.Deployment, error) {
@@ -396,5 +407,44 @@ func TestDetectAnswers(t *testing.T) {
 				t.Errorf("%s: severity present = %v", path, hasSeverity)
 			}
 		}
+	}
+}
+
+func TestPublicNetworkAccessDisabled(t *testing.T) {
+	in, err := netpolicy.NewInbound(netpolicy.DefaultPrivateNetworks, []string{"10.9.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, h := newTestServer(t, func(s *Server) { s.Inbound = in })
+	tests := []struct {
+		name, remote, xff string
+		endpoint          string
+		want              int
+	}{
+		{"fail/public-source", "192.0.2.1:1", "", "other-endpoint", 403},
+		{"fail/public-source-spoofing-xff", "192.0.2.1:1", "10.0.0.1", "other-endpoint", 403},
+		{"fail/public-client-behind-trusted-proxy", "10.9.0.1:1", "198.51.100.7", "other-endpoint", 403},
+		{"ok/private-source", "10.1.2.3:1", "", "other-endpoint", 200},
+		{"ok/private-client-behind-trusted-proxy", "10.9.0.1:1", "192.168.4.4", "other-endpoint", 200},
+		{"ok/enabled-endpoint-public-source", "192.0.2.1:1", "", "default", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := "/endpoints/" + tt.endpoint + "/anomalydetector/v1.1/timeseries/last/detect"
+			req := httptest.NewRequest("POST", path, bytes.NewReader(dailySeries(30)))
+			req.RemoteAddr = tt.remote
+			req.Header.Set("Ocp-Apim-Subscription-Key", testKey)
+			if tt.xff != "" {
+				req.Header.Set("X-Forwarded-For", tt.xff)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.want {
+				t.Fatalf("status %d, want %d; body %s", rec.Code, tt.want, rec.Body)
+			}
+			if tt.want == 403 && rec.Header().Get("x-ms-error-code") != "PublicNetworkAccessDisabled" {
+				t.Errorf("code %q", rec.Header().Get("x-ms-error-code"))
+			}
+		})
 	}
 }
