@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vigilhq/vigil/internal/audit"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/control"
 	"github.com/vigilhq/vigil/internal/httpapi"
@@ -181,6 +182,7 @@ type Main struct {
 
 	logger   *slog.Logger
 	db       *sqlite.DB
+	audit    *audit.Log
 	server   *httpapi.Server
 	public   net.Listener
 	metrics  net.Listener
@@ -231,7 +233,9 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	plane := score.NewPlane(ring, m.db)
-	svc := &control.Service{Store: m.db, Ring: ring, DataKeyID: dkID, Changed: plane.Reload}
+	chain := audit.NewChain(ring.AuditKey())
+	m.audit = audit.NewLog(chain, m.db, m.logger, time.Now)
+	svc := &control.Service{Store: m.db, Ring: ring, DataKeyID: dkID, Changed: plane.Reload, Audit: m.audit}
 	keys := &control.Keys{Store: m.db, Ring: ring, DataKeyID: dkID}
 	if err := m.bootstrapKeys(ctx, keys); err != nil {
 		return err
@@ -255,6 +259,8 @@ func (m *Main) Open(ctx context.Context) error {
 		Plane:       plane,
 		Control:     svc,
 		Logs:        plane,
+		AuditLog:    &control.AuditService{Store: m.db, Chain: chain},
+		AuditQueue:  m.audit,
 		Metrics:     httpapi.NewMetrics(),
 		OpenAPI:     openapi.JSON(),
 		CORSOrigins: cfg.CORSOrigins,
@@ -387,6 +393,9 @@ func (m *Main) Close() error {
 		if ln != nil {
 			ln.Close() // already closed after Run; then this is a no-op error
 		}
+	}
+	if m.audit != nil {
+		m.audit.Close()
 	}
 	if m.db != nil {
 		return m.db.Close()

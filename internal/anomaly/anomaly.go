@@ -32,10 +32,13 @@ type Options struct {
 	// detected from the data.
 	PeriodSet bool
 	// Sensitivity in [0, 99]; higher means narrower margins and more
-	// anomalies. The API's default is 99.
+	// anomalies. The API's default is 99. 100 is accepted (zero base
+	// margin); values outside [0, 100] are an error.
 	Sensitivity float64
-	// MaxAnomalyRatio in (0, 0.5): at most this fraction of points is
-	// reported as anomalous. The API's default is 0.25.
+	// MaxAnomalyRatio in (0, 0.5): at most floor(ratio·n) points are
+	// reported as anomalous (those with the highest scores). The API's
+	// default is 0.25; 0 selects that default. Values outside [0, 1) are
+	// an error.
 	MaxAnomalyRatio float64
 	// Style selects the API version's margin behaviour.
 	Style MarginStyle
@@ -76,8 +79,10 @@ type ChangePointOptions struct {
 	// StableTrendWindow is the number of points a new trend must hold; 0
 	// selects the default.
 	StableTrendWindow int
-	// Threshold in [0, 1]; used when ThresholdSet is true. Lower values
-	// accept fewer change points.
+	// Threshold in [0, 1]; used when ThresholdSet is true. A point is a
+	// change point only when its confidence score reaches the threshold, so
+	// higher values accept fewer change points (at 0.99 only points scoring
+	// 1, as the Azure service answered).
 	Threshold    float64
 	ThresholdSet bool
 }

@@ -48,7 +48,43 @@ type Service struct {
 	// TokenLifetime of aml_tokens (DefaultTokenLifetime when zero).
 	TokenLifetime time.Duration
 	Changed       func(ctx context.Context) error
+	// Audit records every change and every credential read.
+	Audit Recorder
 }
+
+// Recorder records audit events.
+type Recorder interface {
+	Record(ctx context.Context, ev vigil.AuditEvent) error
+}
+
+// audited records the outcome of action on scope by the context's actor
+// and returns err unchanged. A failure to record a successful change is
+// returned: a change that cannot be audited is reported as failed.
+func (s *Service) audited(ctx context.Context, action, scope string, err error) error {
+	if s.Audit == nil {
+		return err
+	}
+	a := vigil.ActorFrom(ctx)
+	ev := vigil.AuditEvent{Principal: a.Principal, Action: action, Scope: scope, Source: a.Source, Outcome: vigil.OutcomeSuccess}
+	if ev.Principal == "" {
+		ev.Principal = "system"
+	}
+	if err != nil {
+		ev.Outcome = vigil.OutcomeFailure
+		ev.Detail = string(vigil.ErrorCode(err))
+		if ve, ok := err.(*vigil.Error); ok {
+			ev.Detail = string(ve.Code) + ": " + ve.Message
+		}
+	}
+	if rerr := s.Audit.Record(ctx, ev); rerr != nil && err == nil {
+		return fmt.Errorf("audit %s: %w", action, rerr)
+	}
+	return err
+}
+
+func endpointScope(name string) string { return "/endpoints/" + name }
+
+func deploymentScope(ep, name string) string { return "/endpoints/" + ep + "/deployments/" + name }
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
@@ -82,6 +118,12 @@ type EndpointPatch struct {
 // CreateEndpoint creates an endpoint with defaults filled in and both keys
 // generated. Traffic cannot be set yet: no deployment exists.
 func (s *Service) CreateEndpoint(ctx context.Context, e vigil.Endpoint) (vigil.Endpoint, error) {
+	out, err := s.createEndpoint(ctx, e)
+	return out, s.audited(ctx, "endpoints/write", endpointScope(e.Name), err)
+}
+
+// createEndpoint does the work of CreateEndpoint.
+func (s *Service) createEndpoint(ctx context.Context, e vigil.Endpoint) (vigil.Endpoint, error) {
 	if e.AuthMode == "" {
 		e.AuthMode = vigil.AuthKey
 	}
@@ -119,6 +161,12 @@ func (s *Service) ListEndpoints(ctx context.Context) ([]vigil.Endpoint, error) {
 // UpdateEndpoint applies a patch; traffic and mirror rules are checked
 // against the endpoint's deployments in the same transaction.
 func (s *Service) UpdateEndpoint(ctx context.Context, name string, p EndpointPatch) (vigil.Endpoint, error) {
+	out, err := s.updateEndpoint(ctx, name, p)
+	return out, s.audited(ctx, "endpoints/write", endpointScope(name), err)
+}
+
+// updateEndpoint does the work of UpdateEndpoint.
+func (s *Service) updateEndpoint(ctx context.Context, name string, p EndpointPatch) (vigil.Endpoint, error) {
 	e, err := s.Store.UpdateEndpoint(ctx, name, func(e *vigil.Endpoint, deployments []string) error {
 		if p.Description != nil {
 			e.Description = *p.Description
@@ -162,6 +210,11 @@ func dropZeroMirror(m map[string]int) map[string]int {
 // DeleteEndpoint deletes an endpoint with its deployments and keys. The
 // built-in default endpoint cannot be deleted.
 func (s *Service) DeleteEndpoint(ctx context.Context, name string) error {
+	return s.audited(ctx, "endpoints/delete", endpointScope(name), s.deleteEndpoint(ctx, name))
+}
+
+// deleteEndpoint does the work of DeleteEndpoint.
+func (s *Service) deleteEndpoint(ctx context.Context, name string) error {
 	if name == vigil.DefaultEndpoint {
 		return vigil.Errorf(vigil.EConflict, "the built-in endpoint %s cannot be deleted; change its traffic or keys instead", name)
 	}
@@ -179,6 +232,12 @@ type EndpointKeys struct {
 
 // ListKeys returns an endpoint's keys; the endpoint must use key auth.
 func (s *Service) ListKeys(ctx context.Context, name string) (EndpointKeys, error) {
+	out, err := s.listKeys(ctx, name)
+	return out, s.audited(ctx, "endpoints/listKeys/action", endpointScope(name), err)
+}
+
+// listKeys does the work of ListKeys.
+func (s *Service) listKeys(ctx context.Context, name string) (EndpointKeys, error) {
 	e, err := s.Store.GetEndpoint(ctx, name)
 	if err != nil {
 		return EndpointKeys{}, err
@@ -201,6 +260,11 @@ func (s *Service) ListKeys(ctx context.Context, name string) (EndpointKeys, erro
 // RegenerateKey replaces one of an endpoint's keys, with value when given
 // or a new random key otherwise. The old key stops working at once.
 func (s *Service) RegenerateKey(ctx context.Context, name string, slot vigil.KeySlot, value string) error {
+	return s.audited(ctx, "endpoints/regenerateKeys/action", endpointScope(name), s.regenerateKey(ctx, name, slot, value))
+}
+
+// regenerateKey does the work of RegenerateKey.
+func (s *Service) regenerateKey(ctx context.Context, name string, slot vigil.KeySlot, value string) error {
 	if slot != vigil.PrimaryKey && slot != vigil.SecondaryKey {
 		return vigil.Errorf(vigil.EInvalid, "keyType must be primary or secondary")
 	}
@@ -231,6 +295,12 @@ type Token struct {
 // IssueToken returns a new token for an aml_token endpoint, signed with the
 // newest signing key (made on first use).
 func (s *Service) IssueToken(ctx context.Context, name string) (Token, error) {
+	out, err := s.issueToken(ctx, name)
+	return out, s.audited(ctx, "endpoints/token/action", endpointScope(name), err)
+}
+
+// issueToken does the work of IssueToken.
+func (s *Service) issueToken(ctx context.Context, name string) (Token, error) {
 	e, err := s.Store.GetEndpoint(ctx, name)
 	if err != nil {
 		return Token{}, err
@@ -278,6 +348,12 @@ func SigningKeyOwner(kid string) string { return "signing-key/" + kid }
 // on. Older keys keep verifying until the tokens they signed have expired,
 // then they are retired.
 func (s *Service) RotateSigningKey(ctx context.Context) (string, error) {
+	out, err := s.rotateSigningKey(ctx)
+	return out, s.audited(ctx, "signingKeys/rotate/action", "/", err)
+}
+
+// rotateSigningKey does the work of RotateSigningKey.
+func (s *Service) rotateSigningKey(ctx context.Context) (string, error) {
 	kid, secret, err := credential.NewSigningKey()
 	if err != nil {
 		return "", err
@@ -381,6 +457,12 @@ func (s *Service) unseal(d *vigil.SealedDeployment) error {
 
 // CreateDeployment creates a deployment of an existing endpoint.
 func (s *Service) CreateDeployment(ctx context.Context, d vigil.Deployment, allTraffic bool) (vigil.Deployment, error) {
+	out, err := s.createDeployment(ctx, d, allTraffic)
+	return out, s.audited(ctx, "deployments/write", deploymentScope(d.EndpointName, d.Name), err)
+}
+
+// createDeployment does the work of CreateDeployment.
+func (s *Service) createDeployment(ctx context.Context, d vigil.Deployment, allTraffic bool) (vigil.Deployment, error) {
 	ApplyDeploymentDefaults(&d)
 	if err := d.Validate(); err != nil {
 		return d, err
@@ -427,6 +509,12 @@ func (s *Service) ListDeployments(ctx context.Context, endpoint string) ([]vigil
 
 // UpdateDeployment applies a patch to a deployment.
 func (s *Service) UpdateDeployment(ctx context.Context, endpoint, name string, p DeploymentPatch) (vigil.Deployment, error) {
+	out, err := s.updateDeployment(ctx, endpoint, name, p)
+	return out, s.audited(ctx, "deployments/write", deploymentScope(endpoint, name), err)
+}
+
+// updateDeployment does the work of UpdateDeployment.
+func (s *Service) updateDeployment(ctx context.Context, endpoint, name string, p DeploymentPatch) (vigil.Deployment, error) {
 	sd, err := s.Store.UpdateDeployment(ctx, endpoint, name, func(d *vigil.SealedDeployment) error {
 		if err := s.unseal(d); err != nil {
 			return err
@@ -478,6 +566,11 @@ func (s *Service) UpdateDeployment(ctx context.Context, endpoint, name string, p
 
 // DeleteDeployment deletes a deployment that takes no live traffic.
 func (s *Service) DeleteDeployment(ctx context.Context, endpoint, name string) error {
+	return s.audited(ctx, "deployments/delete", deploymentScope(endpoint, name), s.deleteDeployment(ctx, endpoint, name))
+}
+
+// deleteDeployment does the work of DeleteDeployment.
+func (s *Service) deleteDeployment(ctx context.Context, endpoint, name string) error {
 	if err := s.Store.DeleteDeployment(ctx, endpoint, name); err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ func (d Digest) Equal(o Digest) bool { return subtle.ConstantTimeCompare(d[:], o
 // digests, one for sealing secrets.
 type Keyring struct {
 	lookup []byte
+	audit  []byte
 	aead   cipher.AEAD
 }
 
@@ -48,6 +49,10 @@ func NewKeyring(dataKey []byte) (*Keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credential: derive sealing key: %w", err)
 	}
+	audit, err := hkdf.Key(sha256.New, dataKey, nil, "vigil audit chain v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("credential: derive audit key: %w", err)
+	}
 	block, err := aes.NewCipher(seal)
 	if err != nil {
 		return nil, fmt.Errorf("credential: %w", err)
@@ -56,8 +61,11 @@ func NewKeyring(dataKey []byte) (*Keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credential: %w", err)
 	}
-	return &Keyring{lookup: lookup, aead: aead}, nil
+	return &Keyring{lookup: lookup, audit: audit, aead: aead}, nil
 }
+
+// AuditKey returns the key that chains the audit log.
+func (k *Keyring) AuditKey() []byte { return k.audit }
 
 // Digest returns the keyed digest (HMAC-SHA256) of key.
 func (k *Keyring) Digest(key string) Digest {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vigilhq/vigil/internal/control"
 	"github.com/vigilhq/vigil/internal/score"
@@ -37,6 +38,64 @@ type Control interface {
 	DeleteDeployment(ctx context.Context, endpoint, name string) error
 }
 
+// AuditLog lists and verifies the audit log (*control.AuditService
+// satisfies it).
+type AuditLog interface {
+	List(ctx context.Context, f vigil.AuditFilter) ([]vigil.AuditEvent, error)
+	Verify(ctx context.Context) (control.Verification, error)
+}
+
+// AuditQueue takes audit events from request paths without blocking
+// (*audit.Log satisfies it).
+type AuditQueue interface {
+	Async(ev vigil.AuditEvent)
+}
+
+func (s *Server) auditAsync(ev vigil.AuditEvent) {
+	if s.AuditQueue != nil {
+		s.AuditQueue.Async(ev)
+	}
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := vigil.AuditFilter{Principal: q.Get("principal"), Action: q.Get("action"), Limit: 1000}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			d, derr := time.ParseDuration(v)
+			if derr != nil || d <= 0 {
+				return vigil.Errorf(vigil.EInvalid, "since must be an RFC 3339 time (2026-11-22T06:00:00Z) or a duration (1h)")
+			}
+			t = time.Now().Add(-d)
+		}
+		f.Since = t
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100000 {
+			return vigil.Errorf(vigil.EInvalid, "limit must be a whole number from 1 to 100000")
+		}
+		f.Limit = n
+	}
+	evs, err := s.AuditLog.List(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if evs == nil {
+		evs = []vigil.AuditEvent{}
+	}
+	return writeValue(w, http.StatusOK, map[string]any{"value": evs})
+}
+
+func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.AuditLog.Verify(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeValue(w, http.StatusOK, v)
+}
+
 // DeploymentLogs reads a deployment's request log (*score.Plane satisfies
 // it).
 type DeploymentLogs interface {
@@ -63,12 +122,14 @@ func (s *Server) mgmtRoutes(mux *http.ServeMux) {
 	route("PATCH /api/v1/endpoints/{name}/deployments/{dep}", "api.deployments.update", s.updateDeployment)
 	route("DELETE /api/v1/endpoints/{name}/deployments/{dep}", "api.deployments.delete", s.deleteDeployment)
 	route("GET /api/v1/endpoints/{name}/deployments/{dep}/logs", "api.deployments.logs", s.deploymentLogs)
+	if s.AuditLog != nil {
+		route("GET /api/v1/audit", "api.audit.list", s.listAudit)
+		route("GET /api/v1/audit/verify", "api.audit.verify", s.verifyAudit)
+	}
 	mux.Handle("/api/", s.observeWith("api.notfound", func(w http.ResponseWriter, r *http.Request) error {
 		return vigil.Errorf(vigil.ENotFound, "No management route matches %s %s.", methodLabel(r.Method), clipPath(r.URL.Path))
 	}, writeMgmtError))
 }
-
-type principalKey struct{}
 
 // mgmtAuth requires a valid management bearer token.
 func (s *Server) mgmtAuth(h handlerFunc) handlerFunc {
@@ -89,11 +150,12 @@ func (s *Server) mgmtAuth(h handlerFunc) handlerFunc {
 					s.Metrics.authFailures.WithLabelValues("bad_access_token").Inc()
 				}
 				s.Logger.Warn("management authentication failed", "request_id", requestID(r), "remote", src)
+				s.auditAsync(vigil.AuditEvent{Principal: "anonymous", Action: "management/authenticate", Scope: "/", Source: src, Outcome: vigil.OutcomeFailure, Detail: "bad_access_token"})
 				return vigil.Errorf(vigil.EUnauthorized, "A valid bearer token is required (the admin token is in the data directory's admin-token file).")
 			}
 			return err
 		}
-		return h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, principal)))
+		return h(w, r.WithContext(vigil.WithActor(r.Context(), vigil.Actor{Principal: principal, Source: src})))
 	}
 }
 

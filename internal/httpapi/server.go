@@ -13,8 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net/netip"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +55,10 @@ type Server struct {
 	Control Control
 	// Logs reads deployments' request logs for the management API.
 	Logs DeploymentLogs
+	// AuditLog serves /api/v1/audit; AuditQueue records failed
+	// authentications and refused calls.
+	AuditLog   AuditLog
+	AuditQueue AuditQueue
 	// Metrics, when set, are updated on every request.
 	Metrics *Metrics
 	// OpenAPI is the document served at /swagger.
@@ -278,6 +282,7 @@ func (s *Server) authenticate(r *http.Request, endpoint string) (string, error) 
 		s.Metrics.authFailures.WithLabelValues(reason).Inc()
 	}
 	s.Logger.Warn("authentication failed", "request_id", requestID(r), "endpoint", clip(endpoint), "reason", reason, "remote", src)
+	s.auditAsync(vigil.AuditEvent{Principal: "anonymous", Action: "endpoints/score/action", Scope: "/endpoints/" + clip(endpoint), Source: src, Outcome: vigil.OutcomeFailure, Detail: reason})
 	return "", vigil.Errorf(vigil.EUnauthorized, "authentication failed")
 }
 
@@ -315,6 +320,7 @@ func (s *Server) scoreCall(w http.ResponseWriter, r *http.Request, route string,
 	if ep, ok := s.Plane.Endpoint(endpoint); ok && ep.PublicNetworkAccess == vigil.AccessDisabled {
 		if src := s.sourceAddr(r); !s.Inbound.IsPrivate(src) {
 			s.Logger.Warn("public network access refused", "request_id", requestID(r), "endpoint", endpoint, "remote", src.String())
+			s.auditAsync(vigil.AuditEvent{Principal: "anonymous", Action: "endpoints/score/action", Scope: "/endpoints/" + endpoint, Source: src.String(), Outcome: vigil.OutcomeDenied, Detail: "public_network_access_disabled"})
 			return &vigil.Error{Code: vigil.EForbidden, APICode: "PublicNetworkAccessDisabled",
 				Message: "Endpoint " + endpoint + " accepts calls from private networks only (public_network_access is disabled)."}
 		}
