@@ -611,3 +611,113 @@ func TestPublicNetworkAccessDisabledByLoopbackSource(t *testing.T) {
 		t.Errorf("management from a public source: %d, want 200", resp.StatusCode)
 	}
 }
+
+// apiAs calls the management API with the given bearer token.
+func apiAs(t *testing.T, r *running, token, method, path, body string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, r.url("/api/v1"+path), strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func TestAccessTokensRolesAndAdminRotation(t *testing.T) {
+	r := startMain(t, config.Config{Data: t.TempDir()})
+	defer r.stop(t)
+	if code, b := api(t, r, "POST", "/endpoints", `{"name":"sales"}`); code != 201 {
+		t.Fatalf("create: %d %s", code, b)
+	}
+	code, b := api(t, r, "POST", "/tokens", `{"name":"ci","expires":"1h"}`)
+	if code != 201 {
+		t.Fatalf("token create: %d %s", code, b)
+	}
+	var tok struct{ Name, Principal, Token, ExpiresAt string }
+	json.Unmarshal(b, &tok)
+	if !strings.HasPrefix(tok.Principal, "token:") || tok.Token == "" || tok.ExpiresAt == "" {
+		t.Fatalf("token create answer: %s", b)
+	}
+	_, list := api(t, r, "GET", "/tokens", "")
+	if bytes.Contains(list, []byte(tok.Token)) || !bytes.Contains(list, []byte(tok.Principal)) {
+		t.Errorf("token list shows the token, or lacks the principal: %s", list)
+	}
+	steps := []struct {
+		name         string
+		assign       string // role@scope to assign before the call
+		method, path string
+		want         int
+		wantMissing  string
+	}{
+		{"fail/no-role-yet", "", "GET", "/endpoints", 403, "endpoints/read"},
+		{"ok/reader", "Reader@/", "GET", "/endpoints", 200, ""},
+		{"fail/reader-cannot-list-keys", "", "POST", "/endpoints/sales/listKeys", 403, "endpoints/listKeys/action"},
+		{"fail/reader-cannot-write", "", "PATCH", "/endpoints/sales", 403, "endpoints/write"},
+		{"fail/reader-cannot-read-audit", "", "GET", "/audit", 403, "audit/read"},
+		{"ok/key-manager-at-endpoint", "Key Manager@/endpoints/sales", "POST", "/endpoints/sales/listKeys", 200, ""},
+		{"fail/key-manager-outside-scope", "", "POST", "/endpoints/default/listKeys", 403, "endpoints/listKeys/action"},
+		{"fail/cannot-assign-roles", "", "POST", "/role-assignments", 403, "roles/write"},
+	}
+	for _, st := range steps {
+		if st.assign != "" {
+			role, scope, _ := strings.Cut(st.assign, "@")
+			body := fmt.Sprintf(`{"principal":%q,"role":%q,"scope":%q}`, tok.Principal, role, scope)
+			if code, b := api(t, r, "POST", "/role-assignments", body); code != 201 {
+				t.Fatalf("%s: assign: %d %s", st.name, code, b)
+			}
+		}
+		body := ""
+		if st.method == "PATCH" {
+			body = `{"description":"x"}`
+		}
+		if st.method == "POST" && st.path == "/role-assignments" {
+			body = fmt.Sprintf(`{"principal":%q,"role":"Owner","scope":"/"}`, tok.Principal)
+		}
+		code, b := apiAs(t, r, tok.Token, st.method, st.path, body)
+		if code != st.want {
+			t.Errorf("%s: %s %s = %d %s, want %d", st.name, st.method, st.path, code, b, st.want)
+			continue
+		}
+		if st.want == 403 {
+			var e struct{ Error struct{ Code, Message string } }
+			json.Unmarshal(b, &e)
+			if e.Error.Message != "missing permission "+st.wantMissing {
+				t.Errorf("%s: 403 message %q, want it to name %s and nothing more", st.name, e.Error.Message, st.wantMissing)
+			}
+		}
+	}
+	if code, _ := api(t, r, "DELETE", "/tokens/ci", ""); code != 204 {
+		t.Fatalf("revoke: %d", code)
+	}
+	if code, _ := apiAs(t, r, tok.Token, "GET", "/endpoints", ""); code != 401 {
+		t.Errorf("revoked token: %d, want 401", code)
+	}
+	old, _ := os.ReadFile(filepath.Join(r.m.Config.Data, "admin-token"))
+	code, b = api(t, r, "POST", "/admin-token/rotate", "")
+	var rot struct{ Token string }
+	json.Unmarshal(b, &rot)
+	if code != 200 || rot.Token == "" {
+		t.Fatalf("rotate: %d %s", code, b)
+	}
+	if code, _ := apiAs(t, r, strings.TrimSpace(string(old)), "GET", "/endpoints", ""); code != 401 {
+		t.Errorf("old admin token after rotation: %d, want 401", code)
+	}
+	if code, _ := api(t, r, "GET", "/endpoints", ""); code != 200 {
+		t.Errorf("new admin token from the rewritten file: %d, want 200", code)
+	}
+	_, audit := api(t, r, "GET", "/audit?action=endpoints/listKeys/action", "")
+	if !bytes.Contains(audit, []byte(`"outcome":"denied"`)) || !bytes.Contains(audit, []byte(tok.Principal)) {
+		t.Errorf("denied listKeys not in the audit log: %s", audit)
+	}
+	_, v := api(t, r, "GET", "/audit/verify", "")
+	if !bytes.Contains(v, []byte(`"ok":true`)) {
+		t.Errorf("audit verify: %s", v)
+	}
+	if bytes.Contains(audit, []byte(tok.Token)) || bytes.Contains(audit, []byte(rot.Token)) {
+		t.Error("a token appears in the audit log")
+	}
+}

@@ -246,6 +246,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if _, err := svc.EnsureAdminToken(ctx, filepath.Join(cfg.Data, "admin-token")); err != nil {
 		return err
 	}
+	access := &control.Access{Store: m.db, Audit: m.audit, Changed: plane.Reload}
+	if err := access.EnsureBootstrapAssignment(ctx); err != nil {
+		return err
+	}
 	if err := plane.Reload(ctx); err != nil {
 		return err
 	}
@@ -254,16 +258,18 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.server = &httpapi.Server{
-		Inbound:     inbound,
-		Logger:      m.logger,
-		Plane:       plane,
-		Control:     svc,
-		Logs:        plane,
-		AuditLog:    &control.AuditService{Store: m.db, Chain: chain},
-		AuditQueue:  m.audit,
-		Metrics:     httpapi.NewMetrics(),
-		OpenAPI:     openapi.JSON(),
-		CORSOrigins: cfg.CORSOrigins,
+		Inbound:        inbound,
+		Logger:         m.logger,
+		Plane:          plane,
+		Control:        svc,
+		Logs:           plane,
+		AuditLog:       &control.AuditService{Store: m.db, Chain: chain},
+		AuditQueue:     m.audit,
+		Access:         access,
+		AdminTokenFile: filepath.Join(cfg.Data, "admin-token"),
+		Metrics:        httpapi.NewMetrics(),
+		OpenAPI:        openapi.JSON(),
+		CORSOrigins:    cfg.CORSOrigins,
 	}
 	if cfg.TLSCert != "" {
 		if m.tlsCerts, err = httpapi.NewCertReloader(cfg.TLSCert, cfg.TLSKey); err != nil {

@@ -1,6 +1,7 @@
 package adapi
 
 import (
+	"math"
 	"strings"
 	"time"
 )
@@ -77,8 +78,13 @@ func (gr grid) slot(t time.Time) (int, bool) {
 	}
 	if step := gr.g.fixedStep(); step > 0 {
 		d := t.Sub(gr.origin)
+		// A stride beyond time.Duration's range would wrap around and
+		// accept timestamps off the real grid.
+		if gr.interval <= 0 || step > math.MaxInt64/time.Duration(gr.interval) {
+			return 0, false
+		}
 		stride := step * time.Duration(gr.interval)
-		if stride <= 0 || d%stride != 0 || d == 1<<63-1 {
+		if d%stride != 0 || d == 1<<63-1 {
 			return 0, false
 		}
 		k := d / stride

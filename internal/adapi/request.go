@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigilhq/vigil/internal/vigil"
@@ -113,6 +114,12 @@ func (n *number) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 		s = bytes.TrimSpace([]byte(str))
+		// Only decimal notation, as in a JSON number: no hex floats, no
+		// digit separators, no "Inf" or "NaN".
+		if len(s) == 0 || bytes.IndexFunc(s, func(r rune) bool { return !strings.ContainsRune("0123456789+-.eE", r) }) >= 0 {
+			n.bad = true
+			return nil
+		}
 	} else if len(b) > 0 && (b[0] == '{' || b[0] == '[' || b[0] == 't' || b[0] == 'f') {
 		n.bad = true
 		return nil
@@ -224,7 +231,7 @@ func Decode(v Version, op Operation, body []byte) (*Request, error) {
 // decodeJSON unmarshals body into w, reporting malformed JSON and a body
 // that is not an object as InvalidJsonFormat.
 func decodeJSON(body []byte, w *wireRequest) error {
-	body = bytes.TrimSpace(body)
+	body = bytes.TrimSpace(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))) // a UTF-8 byte-order mark is allowed
 	if len(body) == 0 {
 		return invalid(CodeInvalidJSONFormat, "The request body is empty; send a JSON object.")
 	}

@@ -38,17 +38,7 @@ func (s *Service) EnsureAdminToken(ctx context.Context, path string) (bool, erro
 	if err := s.Store.CreateAccessToken(ctx, vigil.AccessToken{ID: id, Name: "bootstrap-admin", Principal: AdminPrincipal, Hash: hash}); err != nil {
 		return false, err
 	}
-	tmp := path + ".tmp"
-	os.Remove(tmp)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return false, fmt.Errorf("admin token: %w", err)
-	}
-	_, werr := f.WriteString(tok + "\n")
-	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-		return false, fmt.Errorf("admin token: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := writeSecretFile(path, tok); err != nil {
 		return false, fmt.Errorf("admin token: %w", err)
 	}
 	return true, nil

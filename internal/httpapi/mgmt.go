@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/internal/control"
+	"github.com/vigilhq/vigil/internal/rbac"
 	"github.com/vigilhq/vigil/internal/score"
 	"github.com/vigilhq/vigil/internal/vigil"
 )
@@ -102,37 +103,81 @@ type DeploymentLogs interface {
 	Deployment(endpoint, name string) *score.Deployment
 }
 
-// mgmtRoutes registers /api/v1 on mux.
+// Access authorizes management calls and manages roles, assignments and
+// access tokens (*control.Access satisfies it).
+type Access interface {
+	Authorize(ctx context.Context, action, resource string) error
+	CreateRole(ctx context.Context, r rbac.Role) (rbac.Role, error)
+	ListRoles(ctx context.Context) ([]rbac.Role, error)
+	CreateAssignment(ctx context.Context, a rbac.Assignment) (rbac.Assignment, error)
+	ListAssignments(ctx context.Context) ([]rbac.Assignment, error)
+	DeleteAssignment(ctx context.Context, id string) error
+	CreateAccessToken(ctx context.Context, name string, lifetime time.Duration) (control.NewToken, error)
+	ListAccessTokens(ctx context.Context) ([]control.TokenInfo, error)
+	RevokeAccessToken(ctx context.Context, name string) error
+	RotateAdminToken(ctx context.Context, path string) (string, error)
+}
+
+// scopeFunc names the resource a call acts on.
+type scopeFunc func(r *http.Request) string
+
+func root(*http.Request) string { return "/" }
+
+func endpointRes(r *http.Request) string { return "/endpoints/" + r.PathValue("name") }
+
+func deploymentRes(r *http.Request) string {
+	return "/endpoints/" + r.PathValue("name") + "/deployments/" + r.PathValue("dep")
+}
+
+// mgmtRoutes registers /api/v1 on mux. Every route names the action it
+// needs and the resource it acts on; mgmtAuth checks both before the
+// handler runs.
 func (s *Server) mgmtRoutes(mux *http.ServeMux) {
-	route := func(pattern, name string, h handlerFunc) {
-		mux.Handle(pattern, s.observeWith(name, s.mgmtAuth(h), writeMgmtError))
+	route := func(pattern, name, action string, scope scopeFunc, h handlerFunc) {
+		mux.Handle(pattern, s.observeWith(name, s.mgmtAuth(action, scope, h), writeMgmtError))
 	}
-	route("GET /api/v1/endpoints", "api.endpoints.list", s.listEndpoints)
-	route("POST /api/v1/endpoints", "api.endpoints.create", s.createEndpoint)
-	route("GET /api/v1/endpoints/{name}", "api.endpoints.get", s.getEndpoint)
-	route("PATCH /api/v1/endpoints/{name}", "api.endpoints.update", s.updateEndpoint)
-	route("DELETE /api/v1/endpoints/{name}", "api.endpoints.delete", s.deleteEndpoint)
-	route("POST /api/v1/endpoints/{name}/listKeys", "api.endpoints.listKeys", s.listKeys)
-	route("POST /api/v1/endpoints/{name}/regenerateKeys", "api.endpoints.regenerateKeys", s.regenerateKeys)
-	route("POST /api/v1/endpoints/{name}/token", "api.endpoints.token", s.token)
-	route("POST /api/v1/signing-keys/rotate", "api.signingKeys.rotate", s.rotateSigningKey)
-	route("GET /api/v1/endpoints/{name}/deployments", "api.deployments.list", s.listDeployments)
-	route("POST /api/v1/endpoints/{name}/deployments", "api.deployments.create", s.createDeployment)
-	route("GET /api/v1/endpoints/{name}/deployments/{dep}", "api.deployments.get", s.getDeployment)
-	route("PATCH /api/v1/endpoints/{name}/deployments/{dep}", "api.deployments.update", s.updateDeployment)
-	route("DELETE /api/v1/endpoints/{name}/deployments/{dep}", "api.deployments.delete", s.deleteDeployment)
-	route("GET /api/v1/endpoints/{name}/deployments/{dep}/logs", "api.deployments.logs", s.deploymentLogs)
+	route("GET /api/v1/endpoints", "api.endpoints.list", rbac.EndpointsRead, root, s.listEndpoints)
+	route("POST /api/v1/endpoints", "api.endpoints.create", rbac.EndpointsWrite, root, s.createEndpoint)
+	route("GET /api/v1/endpoints/{name}", "api.endpoints.get", rbac.EndpointsRead, endpointRes, s.getEndpoint)
+	route("PATCH /api/v1/endpoints/{name}", "api.endpoints.update", rbac.EndpointsWrite, endpointRes, s.updateEndpoint)
+	route("DELETE /api/v1/endpoints/{name}", "api.endpoints.delete", rbac.EndpointsDelete, endpointRes, s.deleteEndpoint)
+	route("POST /api/v1/endpoints/{name}/listKeys", "api.endpoints.listKeys", rbac.EndpointsListKeys, endpointRes, s.listKeys)
+	route("POST /api/v1/endpoints/{name}/regenerateKeys", "api.endpoints.regenerateKeys", rbac.EndpointsRegenerateKeys, endpointRes, s.regenerateKeys)
+	route("POST /api/v1/endpoints/{name}/token", "api.endpoints.token", rbac.EndpointsToken, endpointRes, s.token)
+	route("POST /api/v1/signing-keys/rotate", "api.signingKeys.rotate", rbac.SigningKeysRotate, root, s.rotateSigningKey)
+	route("GET /api/v1/endpoints/{name}/deployments", "api.deployments.list", rbac.DeploymentsRead, endpointRes, s.listDeployments)
+	route("POST /api/v1/endpoints/{name}/deployments", "api.deployments.create", rbac.DeploymentsWrite, endpointRes, s.createDeployment)
+	route("GET /api/v1/endpoints/{name}/deployments/{dep}", "api.deployments.get", rbac.DeploymentsRead, deploymentRes, s.getDeployment)
+	route("PATCH /api/v1/endpoints/{name}/deployments/{dep}", "api.deployments.update", rbac.DeploymentsWrite, deploymentRes, s.updateDeployment)
+	route("DELETE /api/v1/endpoints/{name}/deployments/{dep}", "api.deployments.delete", rbac.DeploymentsDelete, deploymentRes, s.deleteDeployment)
+	route("GET /api/v1/endpoints/{name}/deployments/{dep}/logs", "api.deployments.logs", rbac.DeploymentsRead, deploymentRes, s.deploymentLogs)
 	if s.AuditLog != nil {
-		route("GET /api/v1/audit", "api.audit.list", s.listAudit)
-		route("GET /api/v1/audit/verify", "api.audit.verify", s.verifyAudit)
+		route("GET /api/v1/audit", "api.audit.list", rbac.AuditRead, root, s.listAudit)
+		route("GET /api/v1/audit/verify", "api.audit.verify", rbac.AuditRead, root, s.verifyAudit)
+	}
+	if s.Access != nil {
+		route("GET /api/v1/roles", "api.roles.list", rbac.RolesRead, root, s.listRoles)
+		route("POST /api/v1/roles", "api.roles.create", rbac.RolesWrite, root, s.createRole)
+		route("GET /api/v1/role-assignments", "api.assignments.list", rbac.RolesRead, root, s.listAssignments)
+		route("POST /api/v1/role-assignments", "api.assignments.create", rbac.RolesWrite, assignmentScope, s.createAssignment)
+		route("DELETE /api/v1/role-assignments/{id}", "api.assignments.delete", rbac.RolesWrite, root, s.deleteAssignment)
+		route("GET /api/v1/tokens", "api.tokens.list", rbac.TokensRead, root, s.listTokens)
+		route("POST /api/v1/tokens", "api.tokens.create", rbac.TokensWrite, root, s.createToken)
+		route("DELETE /api/v1/tokens/{name}", "api.tokens.revoke", rbac.TokensWrite, root, s.revokeToken)
+		route("POST /api/v1/admin-token/rotate", "api.adminToken.rotate", rbac.RolesWrite, root, s.rotateAdminToken)
 	}
 	mux.Handle("/api/", s.observeWith("api.notfound", func(w http.ResponseWriter, r *http.Request) error {
 		return vigil.Errorf(vigil.ENotFound, "No management route matches %s %s.", methodLabel(r.Method), clipPath(r.URL.Path))
 	}, writeMgmtError))
 }
 
-// mgmtAuth requires a valid management bearer token.
-func (s *Server) mgmtAuth(h handlerFunc) handlerFunc {
+// assignmentScope is where a new assignment applies; granting a role there
+// needs roles/write there. (The body is read again by the handler.)
+func assignmentScope(r *http.Request) string { return "/" }
+
+// mgmtAuth requires a valid management bearer token whose principal may do
+// action on the resource scope names.
+func (s *Server) mgmtAuth(action string, scope scopeFunc, h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		src := s.source(r)
 		if retry, limited := s.Failures.Limited(src); limited {
@@ -155,7 +200,15 @@ func (s *Server) mgmtAuth(h handlerFunc) handlerFunc {
 			}
 			return err
 		}
-		return h(w, r.WithContext(vigil.WithActor(r.Context(), vigil.Actor{Principal: principal, Source: src})))
+		ctx := vigil.WithActor(r.Context(), vigil.Actor{Principal: principal, Source: src})
+		if s.Access != nil {
+			if err := s.Access.Authorize(ctx, action, scope(r)); err != nil {
+				return err
+			}
+		} else if principal != control.AdminPrincipal {
+			return vigil.Errorf(vigil.EForbidden, "missing permission %s", action)
+		}
+		return h(w, r.WithContext(ctx))
 	}
 }
 
@@ -495,4 +548,108 @@ func (s *Server) deploymentLogs(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return writeValue(w, http.StatusOK, map[string]any{"value": entries})
+}
+
+func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
+	roles, err := s.Access.ListRoles(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeValue(w, http.StatusOK, map[string]any{"value": roles})
+}
+
+func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
+	var role rbac.Role
+	if err := decodeStrict(w, r, 64<<10, &role); err != nil {
+		return err
+	}
+	out, err := s.Access.CreateRole(r.Context(), role)
+	if err != nil {
+		return err
+	}
+	return writeValue(w, http.StatusCreated, out)
+}
+
+func (s *Server) listAssignments(w http.ResponseWriter, r *http.Request) error {
+	as, err := s.Access.ListAssignments(r.Context())
+	if err != nil {
+		return err
+	}
+	if as == nil {
+		as = []rbac.Assignment{}
+	}
+	return writeValue(w, http.StatusOK, map[string]any{"value": as})
+}
+
+func (s *Server) createAssignment(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Principal string `json:"principal"`
+		Role      string `json:"role"`
+		Scope     string `json:"scope"`
+	}
+	if err := decodeStrict(w, r, 64<<10, &in); err != nil {
+		return err
+	}
+	if in.Scope == "" {
+		in.Scope = "/"
+	}
+	out, err := s.Access.CreateAssignment(r.Context(), rbac.Assignment{Principal: in.Principal, Role: in.Role, Scope: in.Scope})
+	if err != nil {
+		return err
+	}
+	return writeValue(w, http.StatusCreated, out)
+}
+
+func (s *Server) deleteAssignment(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Access.DeleteAssignment(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
+	ts, err := s.Access.ListAccessTokens(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeValue(w, http.StatusOK, map[string]any{"value": ts})
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Name    string `json:"name"`
+		Expires string `json:"expires"`
+	}
+	if err := decodeStrict(w, r, 64<<10, &in); err != nil {
+		return err
+	}
+	if in.Expires == "" {
+		in.Expires = "24h"
+	}
+	d, err := time.ParseDuration(in.Expires)
+	if err != nil {
+		return vigil.Errorf(vigil.EInvalid, "expires must be a Go duration such as 1h or 30m")
+	}
+	out, err := s.Access.CreateAccessToken(r.Context(), in.Name, d)
+	if err != nil {
+		return err
+	}
+	return writeValue(w, http.StatusCreated, out)
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Access.RevokeAccessToken(r.Context(), r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) rotateAdminToken(w http.ResponseWriter, r *http.Request) error {
+	tok, err := s.Access.RotateAdminToken(r.Context(), s.AdminTokenFile)
+	if err != nil {
+		return err
+	}
+	return writeValue(w, http.StatusOK, map[string]string{"token": tok})
 }

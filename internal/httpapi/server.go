@@ -59,6 +59,11 @@ type Server struct {
 	// authentications and refused calls.
 	AuditLog   AuditLog
 	AuditQueue AuditQueue
+	// Access authorizes management calls and manages roles and tokens;
+	// without it only the bootstrap admin may use /api/v1.
+	Access Access
+	// AdminTokenFile is rewritten when the admin token is rotated.
+	AdminTokenFile string
 	// Metrics, when set, are updated on every request.
 	Metrics *Metrics
 	// OpenAPI is the document served at /swagger.

@@ -37,7 +37,15 @@ type AuditFilter struct {
 // Actor is who is acting and from where, carried in a request's context.
 type Actor struct {
 	Principal string
-	Source    string
+	// Groups are the principal's groups ("group:<name>"), from its
+	// identity provider.
+	Groups []string
+	Source string
+}
+
+// Principals returns the actor's principal followed by its groups.
+func (a Actor) Principals() []string {
+	return append([]string{a.Principal}, a.Groups...)
 }
 
 type actorKey struct{}
