@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -344,9 +345,23 @@ func TestSwaggerGolden(t *testing.T) {
 // TestServesExactlyTheDocumentedRoutes walks the OpenAPI route table: each
 // documented route is served (no "no route" 404), and the server's mux
 // patterns are the documented ones.
+// fakeControl refuses every management token; the rest of the interface
+// is nil and must not be reached.
+type fakeControl struct{ Control }
+
+func (fakeControl) VerifyAccessToken(context.Context, string) (string, error) {
+	return "", vigil.Errorf(vigil.EUnauthorized, "no")
+}
+
+type fakeAudit struct{ AuditLog }
+
+type fakeAccess struct{ Access }
+
 func TestServesExactlyTheDocumentedRoutes(t *testing.T) {
-	_, h := newTestServer(t)
-	fill := strings.NewReplacer("{apiVersion}", "v1.1", "{endpointName}", "other-endpoint")
+	_, h := newTestServer(t, func(s *Server) {
+		s.Control, s.AuditLog, s.Access = fakeControl{}, fakeAudit{}, fakeAccess{}
+	})
+	fill := strings.NewReplacer("{apiVersion}", "v1.1", "{endpointName}", "other-endpoint", "{deploymentName}", "blue", "{assignmentId}", "a1", "{tokenName}", "t1", "{id}", "a1", "{name}", "t1")
 	for _, r := range openapi.Routes {
 		path := fill.Replace(r.Path)
 		rec := do(h, r.Method, path, dailySeries(30), keyed())

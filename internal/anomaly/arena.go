@@ -1,0 +1,67 @@
+package anomaly
+
+import "sync"
+
+// arena hands out scratch slices for one detection call from slabs that
+// are reused across calls (through arenaPool), so a call allocates little
+// more than its result. Slices from an arena must not outlive the call
+// and must never be returned to the caller. A nil *arena allocates from
+// the heap, so helpers work without one.
+type arena struct {
+	f          []float64
+	c          []complex128
+	fOff, cOff int
+	fNeed      int // floats requested in the current call
+	cNeed      int
+}
+
+var arenaPool = sync.Pool{New: func() any { return new(arena) }}
+
+// getArena returns a reset arena; give it back with putArena.
+func getArena() *arena {
+	a := arenaPool.Get().(*arena)
+	a.fOff, a.cOff, a.fNeed, a.cNeed = 0, 0, 0, 0
+	return a
+}
+
+// putArena grows the slabs to what the last call needed (so the next call
+// of the same size is served from them) and returns a to the pool.
+func putArena(a *arena) {
+	if a.fNeed > len(a.f) {
+		a.f = make([]float64, a.fNeed)
+	}
+	if a.cNeed > len(a.c) {
+		a.c = make([]complex128, a.cNeed)
+	}
+	arenaPool.Put(a)
+}
+
+// floats returns a zeroed slice of n float64s.
+func (a *arena) floats(n int) []float64 {
+	if a == nil {
+		return make([]float64, n)
+	}
+	a.fNeed += n
+	if a.fOff+n > len(a.f) {
+		return make([]float64, n)
+	}
+	s := a.f[a.fOff : a.fOff+n : a.fOff+n]
+	a.fOff += n
+	clear(s)
+	return s
+}
+
+// complexes returns a zeroed slice of n complex128s.
+func (a *arena) complexes(n int) []complex128 {
+	if a == nil {
+		return make([]complex128, n)
+	}
+	a.cNeed += n
+	if a.cOff+n > len(a.c) {
+		return make([]complex128, n)
+	}
+	s := a.c[a.cOff : a.cOff+n : a.cOff+n]
+	a.cOff += n
+	clear(s)
+	return s
+}

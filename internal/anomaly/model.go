@@ -1,0 +1,249 @@
+package anomaly
+
+import "math"
+
+// The robust seasonal/trend model behind expected values and residual
+// scores. Everything works on values scaled to max|x| = 1.
+
+// modelConfig holds the detector's single configuration. It is a struct
+// (rather than loose constants) so that the evaluation harness can compare
+// variants; production code always uses defaultConfig.
+type modelConfig struct {
+	levelWin     int     // running-median window for the level, no period
+	levelWinSeas int     // same, when a period is present
+	smoothHalf   int     // half-width of the moving average on the cleaned level
+	winsorZ      float64 // residuals beyond this many σ are clipped before smoothing
+	scaleHalf    int     // half-width of the local-scale window
+	globalShare  float64 // local σ never falls below this share of the global σ
+	srWeight     float64 // SR ratio is multiplied by this before max() with z
+	thresh99     float64 // score threshold at sensitivity 99
+	thresh70     float64 // score threshold at sensitivity 70
+	useSR        bool
+	useResid     bool
+	seasonPasses int
+	combine      int     // 0: max(z, sr·w); 1: weighted geometric mean of z and sr·w·(τz/τsr)
+	zWeight      float64 // exponent of z in the geometric mean
+	tailScale    bool    // global σ from a high percentile of |resid| too
+	tailQ        float64 // that percentile (0.9: divide by 1.645)
+	floorFrac    float64 // σ ≥ floorFrac·(spread of the series)
+}
+
+var defaultConfig = modelConfig{
+	levelWin:     21,
+	levelWinSeas: 21,
+	smoothHalf:   2,
+	winsorZ:      2.5,
+	scaleHalf:    150,
+	globalShare:  1,
+	srWeight:     1,
+	thresh99:     3.75,
+	thresh70:     3.75 * 1.15,
+	useSR:        true,
+	useResid:     true,
+	seasonPasses: 1,
+	combine:      1,
+	zWeight:      0.8,
+	tailScale:    true,
+	tailQ:        0.95,
+	floorFrac:    1e-3,
+}
+
+// fit is the model of one series (scaled units).
+type fit struct {
+	seasonal []float64 // per point; zero without a period
+	season   []float64 // per phase (length period), nil without a period
+	level    []float64 // deseasonalised robust level
+	expected []float64 // level + seasonal
+	resid    []float64 // x − expected
+	sigma    []float64 // local robust residual scale, > 0
+	yClean   []float64 // deseasonalised, winsorised values
+	median   []float64 // running median of the deseasonalised values
+	win      int       // its window
+	spread   float64   // 99th minus 1st percentile of x
+}
+
+// fitSeries fits the robust model to x (scaled) with period p (0 = none).
+// A period is used only when at least two full cycles are present.
+func fitSeries(ar *arena, x []float64, p int, cfg *modelConfig) *fit {
+	n := len(x)
+	f := &fit{seasonal: ar.floats(n)}
+	{
+		c := sample(ar, x)
+		k := len(c) * 99 / 100
+		hi := selectKth(c, k)
+		lo := selectKth(c[:k+1], len(c)/100) // everything left of k is ≤ hi
+		f.spread = hi - lo
+	}
+	if p < 2 || n < 2*p {
+		p = 0
+	}
+	w := cfg.levelWin
+	if p > 0 {
+		w = cfg.levelWinSeas
+	}
+	if p > 0 {
+		xc := x
+		for pass := 0; pass < cfg.seasonPasses; pass++ {
+			trend := cycleMean(ar, xc, p)
+			d := ar.floats(n)
+			for i := range d {
+				d[i] = xc[i] - trend[i]
+			}
+			f.season = seasonalProfile(ar, d, p)
+			for i := range f.seasonal {
+				f.seasonal[i] = f.season[i%p]
+			}
+			if pass+1 < cfg.seasonPasses {
+				// Replace outliers before re-estimating the cycle means.
+				f.levelFit(ar, x, w, cfg)
+				xc = ar.floats(n)
+				for i := range xc {
+					xc[i] = f.yClean[i] + f.seasonal[i]
+				}
+			}
+		}
+	}
+	f.levelFit(ar, x, w, cfg)
+	f.scaleFit(ar, cfg)
+	return f
+}
+
+// levelFit computes level, expected, resid and yClean from x and the
+// current seasonal component.
+func (f *fit) levelFit(ar *arena, x []float64, w int, cfg *modelConfig) {
+	n := len(x)
+	y := ar.floats(n)
+	for i := range y {
+		y[i] = x[i] - f.seasonal[i]
+	}
+	lm := runningMedian(ar, y, w)
+	r0 := ar.floats(n)
+	for i := range r0 {
+		r0[i] = y[i] - lm[i]
+	}
+	s0 := robustScale(r0)
+	lim := cfg.winsorZ * s0
+	yc := ar.floats(n)
+	for i := range yc {
+		yc[i] = lm[i] + min(max(r0[i], -lim), lim)
+	}
+	f.yClean = yc
+	f.median, f.win = lm, min(w, n)
+	if f.win%2 == 0 {
+		f.win-- // runningMedian uses the odd window below
+	}
+	f.level = movingAverage(ar, lm, cfg.smoothHalf)
+	f.expected = ar.floats(n)
+	f.resid = ar.floats(n)
+	for i := range x {
+		f.expected[i] = f.level[i] + f.seasonal[i]
+		f.resid[i] = x[i] - f.expected[i]
+	}
+}
+
+// scaleFit computes the local residual scale.
+func (f *fit) scaleFit(ar *arena, cfg *modelConfig) {
+	n := len(f.resid)
+	g := robustScale(f.resid)
+	if g == 0 {
+		// Mostly exact fit: use the mean absolute residual instead so that
+		// a few deviations are not infinitely significant.
+		s := 0.0
+		for _, v := range f.resid {
+			s += math.Abs(v)
+		}
+		g = s / float64(n)
+	}
+	if cfg.tailScale {
+		a := sample(ar, f.resid)
+		for i, v := range a {
+			a[i] = math.Abs(v)
+		}
+		k := min(int(cfg.tailQ*float64(len(a))), len(a)-1)
+		q := selectKth(a, k)
+		g = max(g, q/normalQuantile(0.5+cfg.tailQ/2))
+	}
+	a := ar.floats(n)
+	for i, v := range f.resid {
+		a[i] = min(math.Abs(v), 4*g)
+	}
+	loc := movingAverageClamped(ar, a, cfg.scaleHalf)
+	f.sigma = ar.floats(n)
+	floor := max(cfg.floorFrac*f.spread, 1e-12)
+	for i := range f.sigma {
+		f.sigma[i] = max(1.2533*loc[i], cfg.globalShare*g, floor)
+	}
+}
+
+// movingAverageClamped is a moving average over a fixed-length window of
+// 2h+1 points that is shifted (not shrunk) near the ends.
+func movingAverageClamped(ar *arena, x []float64, h int) []float64 {
+	n := len(x)
+	w := min(2*h+1, n)
+	cs := ar.floats(n + 1)
+	for i, v := range x {
+		cs[i+1] = cs[i] + v
+	}
+	out := ar.floats(n)
+	for i := range n {
+		a := min(max(i-w/2, 0), n-w)
+		out[i] = (cs[a+w] - cs[a]) / float64(w)
+	}
+	return out
+}
+
+// cycleMean is the mean over a window of exactly p points around each
+// index (shifted near the ends), which removes a period-p pattern.
+func cycleMean(ar *arena, x []float64, p int) []float64 {
+	n := len(x)
+	cs := ar.floats(n + 1)
+	for i, v := range x {
+		cs[i+1] = cs[i] + v
+	}
+	out := ar.floats(n)
+	for i := range n {
+		a := min(max(i-p/2, 0), n-p)
+		out[i] = (cs[a+p] - cs[a]) / float64(p)
+	}
+	return out
+}
+
+// seasonalProfile returns the per-phase median of d, centred to zero mean
+// and lightly smoothed across neighbouring phases for long periods.
+func seasonalProfile(ar *arena, d []float64, p int) []float64 {
+	n := len(d)
+	prof := ar.floats(p)
+	buf := ar.floats(n/p + 1)[:0]
+	for ph := range p {
+		buf = buf[:0]
+		for i := ph; i < n; i += p {
+			buf = append(buf, d[i])
+		}
+		prof[ph] = medianInPlace(buf)
+	}
+	if h := p / 48; h > 0 {
+		sm := ar.floats(p)
+		for ph := range p {
+			s := 0.0
+			for k := -h; k <= h; k++ {
+				s += prof[((ph+k)%p+p)%p]
+			}
+			sm[ph] = s / float64(2*h+1)
+		}
+		prof = sm
+	}
+	mean := 0.0
+	for _, v := range prof {
+		mean += v
+	}
+	mean /= float64(p)
+	for i := range prof {
+		prof[i] -= mean
+	}
+	return prof
+}
+
+// normalQuantile returns the p-quantile of the standard normal distribution.
+func normalQuantile(p float64) float64 {
+	return math.Sqrt2 * math.Erfinv(2*p-1)
+}
