@@ -67,6 +67,11 @@ Start the server with "vigil serve"; the other commands are its tools.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd(stdout, stderr, getenv))
+	root.AddCommand(newKEKCmd(stdout, getenv), newBackupCmd(stdout, getenv), newRestoreCmd(stdout, getenv))
+	root.AddCommand(newDetectCmd())
+	root.AddCommand(newEndpointCmd(getenv))
+	root.AddCommand(newDeploymentCmd(getenv))
+	root.AddCommand(newSigningKeyCmd(getenv))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print Vigil's version",

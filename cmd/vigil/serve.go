@@ -17,7 +17,6 @@ import (
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/control"
 	"github.com/vigilhq/vigil/internal/httpapi"
-	"github.com/vigilhq/vigil/internal/kek"
 	"github.com/vigilhq/vigil/internal/netpolicy"
 	"github.com/vigilhq/vigil/internal/openapi"
 	"github.com/vigilhq/vigil/internal/score"
@@ -220,12 +219,21 @@ func (m *Main) Open(ctx context.Context) error {
 	if masterPath == "" {
 		masterPath = filepath.Join(cfg.Data, "master.key")
 	}
-	kk, err := kek.LoadOrCreate(masterPath, cfg.MasterKeyFile == "")
+	m.db, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "vigil.db"))
 	if err != nil {
 		return err
 	}
-	m.db, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "vigil.db"))
+	// A new master key is made only for a store with no data key yet: with
+	// data encrypted under a KEK that is now missing, Vigil fails closed.
+	existing, err := m.db.DataKeys(ctx)
 	if err != nil {
+		return err
+	}
+	kk, err := openLocalKEK(ctx, m.db, masterPath, cfg.MasterKeyFile == "" && len(existing) == 0)
+	if err != nil {
+		if len(existing) > 0 {
+			return fmt.Errorf("the key-encryption key is unavailable, and the store's data is encrypted under it; restore %s (nothing was changed): %w", masterPath, err)
+		}
 		return err
 	}
 	ring, dkID, err := control.OpenKeyring(ctx, m.db, kk)

@@ -211,3 +211,59 @@ func (s *DB) Exec(ctx context.Context, query string, args ...any) error {
 	_, err := s.db.ExecContext(ctx, query, args...)
 	return err
 }
+
+// DataKeys returns every data key, oldest first.
+func (s *DB) DataKeys(ctx context.Context) ([]vigil.DataKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, kek_id, wrapped FROM data_keys ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list data keys: %w", err)
+	}
+	defer rows.Close()
+	var out []vigil.DataKey
+	for rows.Next() {
+		var k vigil.DataKey
+		if err := rows.Scan(&k.ID, &k.KEKID, &k.Wrapped); err != nil {
+			return nil, fmt.Errorf("list data keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RewrapDataKeys replaces the wrapped form of data keys in one
+// transaction: every key is rewrapped, or none is.
+func (s *DB) RewrapDataKeys(ctx context.Context, keys []vigil.DataKey) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("rewrap data keys: %w", err)
+	}
+	defer tx.Rollback()
+	for _, k := range keys {
+		res, err := tx.ExecContext(ctx, `UPDATE data_keys SET kek_id = ?, wrapped = ? WHERE id = ?`, k.KEKID, k.Wrapped, k.ID)
+		if err != nil {
+			return fmt.Errorf("rewrap data key %d: %w", k.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("rewrap data key %d: not found", k.ID)
+		}
+	}
+	return tx.Commit()
+}
+
+// IntegrityCheck runs SQLite's integrity check and returns its verdict
+// ("ok" when the database is sound).
+func (s *DB) IntegrityCheck(ctx context.Context) (string, error) {
+	var res string
+	err := s.db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res)
+	return res, err
+}
+
+// BackupTo writes a consistent copy of the live database to path (which
+// must not exist), while the server keeps running.
+func (s *DB) BackupTo(ctx context.Context, path string) error {
+	_, err := s.db.ExecContext(ctx, `VACUUM INTO ?`, path)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}
