@@ -181,6 +181,7 @@ func (s *Server) mgmtAuth(action string, scope scopeFunc, h handlerFunc) handler
 	return func(w http.ResponseWriter, r *http.Request) error {
 		src := s.source(r)
 		if retry, limited := s.Failures.Limited(src); limited {
+			w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds()+0.999)))
 			return &vigil.Error{Code: vigil.ERateLimited, Message: "Too many failed authentications from this address; retry after " + strconv.Itoa(int(retry.Seconds()+0.999)) + " seconds."}
 		}
 		tok := ""
@@ -492,7 +493,14 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error 
 		return vigil.Errorf(vigil.EInvalid, "endpoint_name %q differs from the endpoint in the path, %q", clip(in.EndpointName), ep)
 	}
 	in.EndpointName = ep
-	all, _ := strconv.ParseBool(r.URL.Query().Get("all_traffic"))
+	all := false
+	if v := r.URL.Query().Get("all_traffic"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return vigil.Errorf(vigil.EInvalid, "all_traffic must be true or false")
+		}
+		all = b
+	}
 	d, err := s.Control.CreateDeployment(r.Context(), in.Deployment, all)
 	if err != nil {
 		return err

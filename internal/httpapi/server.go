@@ -268,9 +268,10 @@ func presentedKey(r *http.Request) string {
 
 // authenticate checks the request's key or token for endpoint, counting
 // failures per source address, and returns the caller's label.
-func (s *Server) authenticate(r *http.Request, endpoint string) (string, error) {
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, endpoint string) (string, error) {
 	src := s.source(r)
 	if retry, limited := s.Failures.Limited(src); limited {
+		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds()+0.999)))
 		return "", &vigil.Error{Code: vigil.ERateLimited, Message: "Too many failed authentications from this address; retry after " + strconv.Itoa(int(retry.Seconds()+0.999)) + " seconds."}
 	}
 	caller, err := s.Plane.Authenticate(endpoint, presentedKey(r))
@@ -330,7 +331,7 @@ func (s *Server) scoreCall(w http.ResponseWriter, r *http.Request, route string,
 				Message: "Endpoint " + endpoint + " accepts calls from private networks only (public_network_access is disabled)."}
 		}
 	}
-	caller, err := s.authenticate(r, endpoint)
+	caller, err := s.authenticate(w, r, endpoint)
 	if err != nil {
 		return err
 	}
@@ -371,6 +372,9 @@ func (s *Server) scoreCall(w http.ResponseWriter, r *http.Request, route string,
 		s.mirror(mirror, &copied, route, caller, requestID(r))
 	}
 	out, err := s.run(dep, req)
+	if vigil.ErrorCode(err) == vigil.ERateLimited {
+		w.Header().Set("Retry-After", "1")
+	}
 	if err != nil {
 		status = statusOf(vigil.ErrorCode(err))
 		return err
@@ -479,7 +483,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.authenticate(r, vigil.DefaultEndpoint); err != nil {
+	if _, err := s.authenticate(w, r, vigil.DefaultEndpoint); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, `{"status":"ok","apiStatus":"Valid","apiStatusMessage":"Api Key is valid, no action needed."}`)

@@ -271,6 +271,28 @@ func TestAPIVersions(t *testing.T) {
 	}
 }
 
+// The kinds of operation, by the credential they need.
+const (
+	dataPlane  = "data plane" // an endpoint's key or token
+	management = "management" // a management access token
+	open       = "open"       // nothing
+)
+
+// kindOf classifies an operation by its path.
+func kindOf(path string) string {
+	switch {
+	case strings.HasPrefix(path, "/api/v1/"):
+		return management
+	case path == "/status", strings.HasPrefix(path, "/anomalydetector/"), strings.HasPrefix(path, "/endpoints/"):
+		return dataPlane
+	}
+	return open
+}
+
+// dataPlaneSchemes are the security schemes that carry an endpoint's
+// credential.
+var dataPlaneSchemes = map[string]bool{"apiKeyHeader": true, "bearerAuth": true}
+
 func TestSecurity(t *testing.T) {
 	doc := mustDecode(t)
 	schemes := doc["components"].(object)["securitySchemes"].(object)
@@ -280,21 +302,293 @@ func TestSecurity(t *testing.T) {
 	if b := schemes["bearerAuth"].(object); b["type"] != "http" || b["scheme"] != "bearer" {
 		t.Errorf("bearerAuth = %v, want http bearer", b)
 	}
+	m, _ := schemes["managementToken"].(object)
+	if m["type"] != "http" || m["scheme"] != "bearer" {
+		t.Errorf("managementToken = %v, want http bearer", m)
+	}
+	if d, _ := m["description"].(string); !strings.Contains(d, "admin-token") || !strings.Contains(d, "data directory") {
+		t.Errorf("managementToken does not say the admin token is in the data directory's admin-token file: %q", d)
+	}
+	if len(schemes) != 3 {
+		t.Errorf("%d security schemes, want apiKeyHeader, bearerAuth and managementToken", len(schemes))
+	}
+
+	// names returns the scheme names of a security requirement list,
+	// checking that each is defined and takes no scopes.
+	names := func(at string, list []any) []string {
+		var out []string
+		for _, req := range list {
+			for name, scopes := range req.(object) {
+				if _, ok := schemes[name]; !ok {
+					t.Errorf("%s: security names undefined scheme %q", at, name)
+				}
+				if s, _ := scopes.([]any); len(s) != 0 {
+					t.Errorf("%s: scheme %q has scopes %v", at, name, s)
+				}
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+
 	global, _ := doc["security"].([]any)
 	if len(global) == 0 {
 		t.Fatal("document has no global security requirement")
 	}
+	for _, name := range names("global", global) {
+		if !dataPlaneSchemes[name] {
+			t.Errorf("global security names %q; the default must be the data-plane credential", name)
+		}
+	}
 
 	for key, op := range operations(t, doc) {
 		path := strings.SplitN(key, " ", 2)[1]
-		wantKey := path == "/status" || strings.HasPrefix(path, "/anomalydetector/") || strings.HasPrefix(path, "/endpoints/")
+		kind := kindOf(path)
 		sec, set := op["security"].([]any)
-		needsKey := !set || len(sec) > 0
-		if needsKey != wantKey {
-			t.Errorf("%s: needs a key = %v, want %v", key, needsKey, wantKey)
+		switch got := names(key, sec); kind {
+		case management:
+			if !slices.Equal(got, []string{"managementToken"}) || len(sec) != 1 {
+				t.Errorf("%s: security = %v, want exactly managementToken", key, sec)
+			}
+		case dataPlane:
+			if set && len(sec) == 0 {
+				t.Errorf("%s: needs no credential, want a data-plane credential", key)
+			}
+			for _, name := range got {
+				if !dataPlaneSchemes[name] {
+					t.Errorf("%s: security names %q, want only data-plane schemes", key, name)
+				}
+			}
+		case open:
+			if !set || len(sec) != 0 {
+				t.Errorf("%s: security = %v, want [] (no credential)", key, op["security"])
+			}
 		}
-		if _, has401 := op["responses"].(object)["401"]; has401 != wantKey {
-			t.Errorf("%s: documents 401 = %v, want %v", key, has401, wantKey)
+		responses := op["responses"].(object)
+		if _, has401 := responses["401"]; has401 != (kind != open) {
+			t.Errorf("%s: documents 401 = %v, want %v", key, has401, kind != open)
+		}
+		if _, has403 := responses["403"]; kind == management && !has403 {
+			t.Errorf("%s: management operation does not document 403", key)
+		}
+	}
+}
+
+// responseSchemaRef returns the $ref of the JSON schema of a response, or
+// "" when it has no JSON body.
+func responseSchemaRef(t *testing.T, doc object, r any) string {
+	t.Helper()
+	content, _ := mustResolve(t, doc, r)["content"].(object)
+	mt, _ := content["application/json"].(object)
+	schema, _ := mt["schema"].(object)
+	ref, _ := schema["$ref"].(string)
+	return ref
+}
+
+// TestErrorResponses checks that each error response declares its code
+// header and has the body shape of its API: the management API's wrapped
+// {"error":{"code","message"}} under /api/v1, the Anomaly Detector's flat or
+// front-door shapes elsewhere.
+func TestErrorResponses(t *testing.T) {
+	doc := mustDecode(t)
+	const (
+		flat       = "#/components/schemas/AnomalyDetectorError"
+		validation = "#/components/schemas/AnomalyDetectorValidationError"
+		gateway    = "#/components/schemas/GatewayError"
+		mgmt       = "#/components/schemas/ManagementError"
+	)
+	for key, op := range operations(t, doc) {
+		kind := kindOf(strings.SplitN(key, " ", 2)[1])
+		for status, r := range op["responses"].(object) {
+			if status < "400" {
+				continue
+			}
+			at := key + " " + status
+			headers, _ := mustResolve(t, doc, r)["headers"].(object)
+			for _, h := range []string{"x-ms-error-code", "apim-request-id"} {
+				if _, ok := headers[h]; !ok {
+					t.Errorf("%s: does not declare %s", at, h)
+				}
+			}
+			got := responseSchemaRef(t, doc, r)
+			var want []string
+			switch {
+			case kind == management:
+				want = []string{mgmt}
+			case status == "401" || status == "429":
+				want = []string{gateway}
+			case status == "400":
+				want = []string{validation}
+			default:
+				want = []string{flat}
+			}
+			if !slices.Contains(want, got) {
+				t.Errorf("%s: body schema %q, want %v", at, got, want)
+			}
+		}
+	}
+}
+
+// scoringOperations returns the operations that run a detection: the six
+// Anomaly Detector operations and /score.
+func scoringOperations(t *testing.T, doc object) map[string]object {
+	t.Helper()
+	out := make(map[string]object)
+	for key, op := range operations(t, doc) {
+		if strings.HasPrefix(key, "POST /anomalydetector/") || strings.HasPrefix(key, "POST /endpoints/") {
+			out[key] = op
+		}
+	}
+	if len(out) != 7 {
+		t.Fatalf("found %d scoring operations, want 7 (six detect operations and /score)", len(out))
+	}
+	return out
+}
+
+// exampleCodes returns the error codes of a response's examples.
+func exampleCodes(t *testing.T, doc object, r any) []string {
+	t.Helper()
+	content, _ := mustResolve(t, doc, r)["content"].(object)
+	mt, _ := content["application/json"].(object)
+	var vals []any
+	if ex, ok := mt["example"]; ok {
+		vals = append(vals, ex)
+	}
+	exs, _ := mt["examples"].(object)
+	for _, ex := range exs {
+		vals = append(vals, mustResolve(t, doc, ex)["value"])
+	}
+	var codes []string
+	for _, v := range vals {
+		if c, ok := v.(object)["code"].(string); ok {
+			codes = append(codes, c)
+		}
+	}
+	sort.Strings(codes)
+	return codes
+}
+
+func TestScoringOperations(t *testing.T) {
+	doc := mustDecode(t)
+	for key, op := range scoringOperations(t, doc) {
+		var pin object
+		params, _ := op["parameters"].([]any)
+		for _, p := range params {
+			if p := mustResolve(t, doc, p); p["in"] == "header" && p["name"] == "azureml-model-deployment" {
+				pin = p
+			}
+		}
+		if pin == nil {
+			t.Errorf("%s: no azureml-model-deployment request header", key)
+		} else if pin["required"] == true {
+			t.Errorf("%s: azureml-model-deployment is required; it must be optional", key)
+		}
+
+		responses := op["responses"].(object)
+		ok := mustResolve(t, doc, responses["200"])
+		if _, has := ok["headers"].(object)["azureml-model-deployment"]; !has {
+			t.Errorf("%s 200: no azureml-model-deployment response header", key)
+		}
+		for status, want := range map[string][]string{
+			"403": {"PublicNetworkAccessDisabled"},
+			"404": {"DeploymentNotFound", "NoDeployment", "NotFound"},
+			"504": {"Timeout"},
+		} {
+			r, has := responses[status]
+			if !has {
+				t.Errorf("%s: does not document %s", key, status)
+				continue
+			}
+			if got := exampleCodes(t, doc, r); !slices.Equal(got, want) {
+				t.Errorf("%s %s: example codes %v, want %v", key, status, got, want)
+			}
+		}
+		for _, status := range []string{"400", "401", "413", "415", "429", "500"} {
+			if _, has := responses[status]; !has {
+				t.Errorf("%s: does not document %s", key, status)
+			}
+		}
+	}
+
+	score := operations(t, doc)["POST /endpoints/{endpointName}/score"]
+	if score == nil {
+		t.Fatal("no POST /endpoints/{endpointName}/score")
+	}
+	body := score["requestBody"].(object)["content"].(object)["application/json"].(object)["schema"].(object)
+	if got, want := body["$ref"], "#/components/schemas/UnivariateDetectionOptions"; got != want {
+		t.Errorf("/score request schema = %v, want %s (the v1.1 entire-detect request)", got, want)
+	}
+	if got, want := responseSchemaRef(t, doc, score["responses"].(object)["200"]), "#/components/schemas/UnivariateEntireDetectionResult"; got != want {
+		t.Errorf("/score answer schema = %v, want %s", got, want)
+	}
+	if sec, _ := score["security"].([]any); len(sec) == 0 || sec[0].(object)["bearerAuth"] == nil {
+		t.Errorf("/score security = %v, want bearerAuth first", score["security"])
+	}
+}
+
+func TestManagementOperations(t *testing.T) {
+	doc := mustDecode(t)
+	var n int
+	for key, op := range operations(t, doc) {
+		method, path, _ := strings.Cut(key, " ")
+		if kindOf(path) != management {
+			continue
+		}
+		n++
+		responses := op["responses"].(object)
+		var success []string
+		for status := range responses {
+			if status[0] == '2' {
+				success = append(success, status)
+			}
+		}
+		want := "200"
+		switch {
+		case method == "POST" && slices.Contains([]string{"/endpoints", "/deployments", "/roles", "/role-assignments", "/tokens"}, path[strings.LastIndex(path, "/"):]):
+			want = "201"
+		case method == "DELETE", strings.HasSuffix(path, "/regenerateKeys"):
+			want = "204"
+		}
+		if !slices.Equal(success, []string{want}) {
+			t.Errorf("%s: success statuses %v, want [%s]", key, success, want)
+		}
+		ok := mustResolve(t, doc, responses[want])
+		if _, hasBody := ok["content"]; hasBody != (want != "204") {
+			t.Errorf("%s %s: has a body = %v", key, want, hasBody)
+		}
+
+		wantErrors := []string{"401", "403", "429", "500"}
+		if strings.Contains(path, "{") {
+			wantErrors = append(wantErrors, "404")
+		}
+		if rb, has := op["requestBody"].(object); has {
+			wantErrors = append(wantErrors, "400", "413", "415")
+			schema := mustResolve(t, doc, rb["content"].(object)["application/json"].(object)["schema"])
+			if schema["additionalProperties"] != false {
+				t.Errorf("%s: request schema allows unknown fields; the server refuses them", key)
+			}
+		}
+		for _, status := range wantErrors {
+			if _, has := responses[status]; !has {
+				t.Errorf("%s: does not document %s", key, status)
+			}
+		}
+	}
+	if n != 26 {
+		t.Errorf("%d management operations, want the 26 of the management API", n)
+	}
+}
+
+// TestPathParameterNames keeps the path parameters to the names the
+// server's route test (TestServesExactlyTheDocumentedRoutes) fills in.
+func TestPathParameterNames(t *testing.T) {
+	allowed := []string{"apiVersion", "endpointName", "deploymentName", "assignmentId", "tokenName"}
+	param := regexp.MustCompile(`\{([^}]+)\}`)
+	for _, r := range openapi.Routes {
+		for _, m := range param.FindAllStringSubmatch(r.Path, -1) {
+			if !slices.Contains(allowed, m[1]) {
+				t.Errorf("%s %s: path parameter {%s}, want one of %v", r.Method, r.Path, m[1], allowed)
+			}
 		}
 	}
 }
@@ -309,6 +603,8 @@ func TestRoutePattern(t *testing.T) {
 		{"plain", openapi.Route{Method: "GET", Path: "/healthz"}, "GET /healthz"},
 		{"wildcards kept", openapi.Route{Method: "POST", Path: "/endpoints/{endpointName}/anomalydetector/{apiVersion}/timeseries/last/detect"},
 			"POST /endpoints/{endpointName}/anomalydetector/{apiVersion}/timeseries/last/detect"},
+		{"management", openapi.Route{Method: "PATCH", Path: "/api/v1/endpoints/{endpointName}/deployments/{deploymentName}"},
+			"PATCH /api/v1/endpoints/{endpointName}/deployments/{deploymentName}"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
