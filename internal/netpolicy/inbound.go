@@ -76,7 +76,9 @@ func contains(ps []netip.Prefix, a netip.Addr) bool {
 }
 
 // IsPrivate reports whether addr lies in a private network.
-func (in *Inbound) IsPrivate(addr netip.Addr) bool { return addr.IsValid() && contains(in.private, addr) }
+func (in *Inbound) IsPrivate(addr netip.Addr) bool {
+	return addr.IsValid() && contains(in.private, addr)
+}
 
 // Source returns the address a request comes from. remote is the
 // connection's peer address; forwarded the X-Forwarded-For header. Only
