@@ -683,7 +683,9 @@ func TestAccessTokensRolesAndAdminRotation(t *testing.T) {
 			continue
 		}
 		if st.want == 403 {
-			var e struct{ Error struct{ Code, Message string } }
+			var e struct {
+				Error struct{ Code, Message string }
+			}
 			json.Unmarshal(b, &e)
 			if e.Error.Message != "missing permission "+st.wantMissing {
 				t.Errorf("%s: 403 message %q, want it to name %s and nothing more", st.name, e.Error.Message, st.wantMissing)
