@@ -152,10 +152,27 @@ func (t *text) UnmarshalJSON(b []byte) error {
 		t.bad = true
 		return nil
 	}
+	// Fast path: the decoder has validated the literal, so a string of
+	// plain ASCII without escapes is its own content.
+	if plain(b[1 : len(b)-1]) {
+		t.s = string(b[1 : len(b)-1])
+		return nil
+	}
 	if err := json.Unmarshal(b, &t.s); err != nil {
 		t.bad = true
 	}
 	return nil
+}
+
+// plain reports whether b, the inside of a JSON string, is plain ASCII
+// with no escapes.
+func plain(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x80 || c == '\\' || c == '"' {
+			return false
+		}
+	}
+	return true
 }
 
 type wirePoint struct {
@@ -238,6 +255,10 @@ func decodeJSON(body []byte, w *wireRequest) error {
 	if body[0] != '{' {
 		return invalid(CodeInvalidJSONFormat, "The request body must be a JSON object.")
 	}
+	if decodeFast(body, w) {
+		return nil
+	}
+	*w = wireRequest{}
 	if err := json.Unmarshal(body, w); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
