@@ -188,7 +188,14 @@ func (s *Server) mgmtAuth(action string, scope scopeFunc, h handlerFunc) handler
 		if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
 			tok = strings.TrimSpace(a[7:])
 		}
+		actor := vigil.Actor{Source: src}
 		principal, err := s.Control.VerifyAccessToken(r.Context(), tok)
+		if err != nil && vigil.ErrorCode(err) == vigil.EUnauthorized && s.Identities != nil && tok != "" && !strings.HasPrefix(tok, "vgt_") {
+			var id vigil.Actor
+			if id, err = s.Identities(r.Context(), tok); err == nil {
+				principal, actor.Groups = id.Principal, id.Groups
+			}
+		}
 		if err != nil {
 			if vigil.ErrorCode(err) == vigil.EUnauthorized {
 				s.Failures.Fail(src)
@@ -201,7 +208,8 @@ func (s *Server) mgmtAuth(action string, scope scopeFunc, h handlerFunc) handler
 			}
 			return err
 		}
-		ctx := vigil.WithActor(r.Context(), vigil.Actor{Principal: principal, Source: src})
+		actor.Principal = principal
+		ctx := vigil.WithActor(r.Context(), actor)
 		if s.Access != nil {
 			if err := s.Access.Authorize(ctx, action, scope(r)); err != nil {
 				return err

@@ -64,6 +64,10 @@ type Server struct {
 	Access Access
 	// AdminTokenFile is rewritten when the admin token is rotated.
 	AdminTokenFile string
+	// Identities verifies identity-provider tokens on the management API
+	// (OIDC users, groups and service principals); nil when none is
+	// configured.
+	Identities func(ctx context.Context, token string) (vigil.Actor, error)
 	// Metrics, when set, are updated on every request.
 	Metrics *Metrics
 	// OpenAPI is the document served at /swagger.
@@ -282,6 +286,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, endpoint s
 	var ae *score.AuthError
 	if errors.As(err, &ae) {
 		reason = ae.Reason
+	} else if c := vigil.ErrorCode(err); c == vigil.EForbidden || c == vigil.EUnavailable {
+		// An identity-provider token that verified but lacks the role
+		// (recorded by the authorizer), or an unreachable provider.
+		return "", err
 	}
 	s.Failures.Fail(src)
 	if s.Metrics != nil {

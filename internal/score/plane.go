@@ -100,12 +100,21 @@ type endpointView struct {
 	mirrorPct  int
 }
 
+// AADVerifier checks an identity-provider token presented to an aad_token
+// endpoint and that its principal may score there. It returns the caller's
+// label, an *AuthError for a token that does not verify, or a *vigil.Error
+// (forbidden, unavailable) otherwise.
+type AADVerifier func(ctx context.Context, endpoint, token string) (caller string, err error)
+
 // Plane is the data plane's view.
 type Plane struct {
 	ring  *credential.Keyring
 	store Store
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+	// AAD verifies tokens for aad_token endpoints; without it they refuse
+	// every call.
+	AAD AADVerifier
 
 	mu        sync.RWMutex
 	endpoints map[string]*endpointView
@@ -253,8 +262,12 @@ func (p *Plane) Authenticate(endpoint, presented string) (string, error) {
 		}
 		return "token:" + c.ID[:8], nil
 	}
-	// aad_token endpoints need the OIDC verifier, which is not configured.
-	return "", &AuthError{Reason: ReasonWrongMode}
+	if p.AAD == nil || credential.LooksLikeToken(presented) {
+		return "", &AuthError{Reason: ReasonWrongMode}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return p.AAD(ctx, endpoint, presented)
 }
 
 // Route picks the deployment that serves a call: the pinned one when pin is
