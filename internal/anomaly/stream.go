@@ -6,15 +6,15 @@ import (
 )
 
 const (
-	streamWindow    = 640  // default history length
-	streamRecordLen = 1000 // points over which a feature's record is kept
-	streamWarmup    = 300  // points scored 0 while the history fills
-	novLen          = 8    // subsequence length for novelty
-	shiftLen        = 4    // points averaged by the shift feature
-	avgLen          = 10   // points averaged by the sustained-novelty feature
-	alarmDecay      = 0.99 // per-point decay of the repeat-suppression memory
-	nFeatures       = 4 + len(coarseScales)
-	coarseLen       = 320 // blocks remembered per coarse series
+	streamWindow     = 640  // default history length
+	streamRecordLen  = 1000 // points over which a feature's record is kept
+	streamWarmup     = 256  // points scored 0 while the history fills
+	streamNovLen     = 8    // subsequence length for novelty
+	streamShiftLen   = 4    // points averaged by the shift feature
+	streamAvgLen     = 10   // points averaged by the sustained-novelty feature
+	streamAlarmDecay = 0.99 // per-point decay of the repeat-suppression memory
+	streamFeatures   = 4 + len(streamCoarseScales)
+	streamCoarseLen  = 320 // blocks remembered per coarse series
 )
 
 // StreamOptions configures a [Stream]. The zero value selects the defaults.
@@ -69,7 +69,7 @@ type StreamOptions struct {
 // newest point exceed what was seen over the last 1000 points: 0.5 is "as
 // unusual as the most unusual recent point", 2/3 "twice as unusual".
 // It is a ranking, not a probability; a deployment picks a threshold (on
-// NAB the tuned threshold is about 0.53). The first 300 points score 0
+// NAB the tuned threshold is about 0.53). The first 256 points score 0
 // while the history fills.
 type Stream struct {
 	w      int       // history length
@@ -77,21 +77,21 @@ type Stream struct {
 	hist   []float64 // ring of the last w values; hist[n%w] is the next slot
 	sorted []float64 // the same values, sorted
 
-	novRing [avgLen]float64         // last novelty values, for the average
-	records [nFeatures]streamRecord // recent maximum of each feature
-	alarm   float64                 // decaying memory of recent scores
-	q       [novLen]float64         // scratch: newest subsequence
+	novRing [streamAvgLen]float64        // last novelty values, for the average
+	records [streamFeatures]streamRecord // recent maximum of each feature
+	alarm   float64                      // decaying memory of recent scores
+	q       [streamNovLen]float64        // scratch: newest subsequence
 
-	coarse [len(coarseScales)]streamCoarse
+	coarse [len(streamCoarseScales)]streamCoarse
 }
 
-// coarseScales are the block lengths of the coarse series.
-var coarseScales = [...]int{12}
+// streamCoarseScales are the block lengths of the coarse series.
+var streamCoarseScales = [...]int{12}
 
 // streamCoarse is a series of block means of the input.
 type streamCoarse struct {
 	by   int       // points per block
-	ring []float64 // last coarseLen block means
+	ring []float64 // last streamCoarseLen block means
 	n    int       // blocks completed
 	sum  float64   // sum of the current block so far
 	nov  float64   // novelty at the last completed block
@@ -105,7 +105,7 @@ func NewStream(opt StreamOptions) *Stream {
 	}
 	w = max(w, 64)
 	s := &Stream{w: w, hist: make([]float64, 0, w), sorted: make([]float64, 0, w)}
-	for i, by := range coarseScales {
+	for i, by := range streamCoarseScales {
 		s.coarse[i].by = by
 	}
 	return s
@@ -123,8 +123,8 @@ func (s *Stream) Push(v float64) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		v = 0
 	}
-	var f [nFeatures]float64
-	ready := len(s.hist) >= 2*novLen+16
+	var f [streamFeatures]float64
+	ready := len(s.hist) >= 2*streamNovLen+16
 	if ready {
 		lo := stQuantile(s.sorted, 0.1)
 		med := stQuantile(s.sorted, 0.5)
@@ -135,15 +135,15 @@ func (s *Stream) Push(v float64) float64 {
 		nov := s.novelty(v) / scale
 		f[1] = nov
 		sum := v
-		for j := range shiftLen - 1 {
+		for j := range streamShiftLen - 1 {
 			sum += s.at(j)
 		}
-		f[2] = math.Abs(sum/shiftLen-med) / scale
-		s.novRing[s.n%avgLen] = nov
+		f[2] = math.Abs(sum/streamShiftLen-med) / scale
+		s.novRing[s.n%streamAvgLen] = nov
 		for _, x := range s.novRing {
 			f[3] += x
 		}
-		f[3] /= avgLen
+		f[3] /= streamAvgLen
 		for i := range s.coarse {
 			c := &s.coarse[i]
 			c.sum += v
@@ -166,9 +166,6 @@ func (s *Stream) Push(v float64) float64 {
 		r := s.records[i].max()
 		rho := x / (x + r + 1e-12)
 		s.records[i].push(s.n, x, streamRecordLen)
-		if devMask&(1<<i) == 0 {
-			continue
-		}
 		if rho > top1 {
 			top1, top2 = rho, top1
 		} else if rho > top2 {
@@ -183,7 +180,7 @@ func (s *Stream) Push(v float64) float64 {
 	if score <= s.alarm {
 		out = score / 2
 	}
-	s.alarm = max(s.alarm*alarmDecay, score)
+	s.alarm = max(s.alarm*streamAlarmDecay, score)
 	return out
 }
 
@@ -203,21 +200,21 @@ func (s *Stream) remember(v float64) {
 }
 
 // novelty returns the RMS distance from the newest subsequence (v and the
-// novLen-1 values before it) to its nearest neighbour among the window's
+// streamNovLen-1 values before it) to its nearest neighbour among the window's
 // subsequences that do not overlap it.
 func (s *Stream) novelty(v float64) float64 {
 	q := s.q[:]
 	q[0] = v
-	for j := 1; j < novLen; j++ {
+	for j := 1; j < streamNovLen; j++ {
 		q[j] = s.at(j - 1)
 	}
 	best := math.Inf(1)
 	n := len(s.hist)
-	// A candidate's newest value is k points before v (k >= novLen, so no
-	// overlap); its oldest is k+novLen-1 points before v.
-	for k := novLen; k+novLen-1 <= n; k++ {
+	// A candidate's newest value is k points before v (k >= streamNovLen, so no
+	// overlap); its oldest is k+streamNovLen-1 points before v.
+	for k := streamNovLen; k+streamNovLen-1 <= n; k++ {
 		d := 0.0
-		for j := 0; j < novLen && d < best; j++ {
+		for j := 0; j < streamNovLen && d < best; j++ {
 			e := q[j] - s.at(k-1+j)
 			d += e * e
 		}
@@ -226,29 +223,29 @@ func (s *Stream) novelty(v float64) float64 {
 	if math.IsInf(best, 1) {
 		return 0
 	}
-	return math.Sqrt(best / novLen)
+	return math.Sqrt(best / streamNovLen)
 }
 
 func (c *streamCoarse) push(v float64) {
-	if len(c.ring) < coarseLen {
+	if len(c.ring) < streamCoarseLen {
 		c.ring = append(c.ring, v)
 	} else {
-		c.ring[c.n%coarseLen] = v
+		c.ring[c.n%streamCoarseLen] = v
 	}
 	c.n++
 }
 
 // at returns the block mean k blocks ago (k = 0 is the newest).
-func (c *streamCoarse) at(k int) float64 { return c.ring[(c.n-1-k)%coarseLen] }
+func (c *streamCoarse) at(k int) float64 { return c.ring[(c.n-1-k)%streamCoarseLen] }
 
-// novelty returns the RMS distance from the newest novLen block means to
+// novelty returns the RMS distance from the newest streamNovLen block means to
 // their nearest non-overlapping neighbour in the ring.
 func (c *streamCoarse) novelty() float64 {
 	n := len(c.ring)
 	best := math.Inf(1)
-	for k := novLen; k+novLen-1 < n; k++ {
+	for k := streamNovLen; k+streamNovLen-1 < n; k++ {
 		d := 0.0
-		for j := 0; j < novLen && d < best; j++ {
+		for j := 0; j < streamNovLen && d < best; j++ {
 			e := c.at(j) - c.at(k+j)
 			d += e * e
 		}
@@ -257,7 +254,7 @@ func (c *streamCoarse) novelty() float64 {
 	if math.IsInf(best, 1) {
 		return 0
 	}
-	return math.Sqrt(best / novLen)
+	return math.Sqrt(best / streamNovLen)
 }
 
 // streamRecord tracks the maximum of the values pushed in the last n steps
@@ -320,5 +317,3 @@ func stReplaceSorted(sorted []float64, old, v float64) {
 		sorted[i] = v
 	}
 }
-
-var devMask = ^0

@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// pushAll feeds xs to a new default Stream and returns the scores.
-func pushAll(xs []float64) []float64 {
+// streamPushAll feeds xs to a new default Stream and returns the scores.
+func streamPushAll(xs []float64) []float64 {
 	s := NewStream(StreamOptions{})
 	out := make([]float64, len(xs))
 	for i, x := range xs {
@@ -16,9 +16,9 @@ func pushAll(xs []float64) []float64 {
 	return out
 }
 
-// noisySine returns n points of a sine with the given period plus Gaussian
+// streamNoisySine returns n points of a sine with the given period plus Gaussian
 // noise of standard deviation sd, from a fixed seed.
-func noisySine(n, period int, sd float64, seed uint64) []float64 {
+func streamNoisySine(n, period int, sd float64, seed uint64) []float64 {
 	r := rand.New(rand.NewPCG(seed, 1))
 	xs := make([]float64, n)
 	for i := range xs {
@@ -27,7 +27,7 @@ func noisySine(n, period int, sd float64, seed uint64) []float64 {
 	return xs
 }
 
-func maxOf(xs []float64) float64 {
+func streamMaxOf(xs []float64) float64 {
 	m := math.Inf(-1)
 	for _, x := range xs {
 		m = max(m, x)
@@ -36,11 +36,11 @@ func maxOf(xs []float64) float64 {
 }
 
 func TestStreamScoresInRange(t *testing.T) {
-	xs := noisySine(5000, 96, 0.5, 1)
+	xs := streamNoisySine(5000, 96, 0.5, 1)
 	xs[1000] = math.NaN()
 	xs[2000] = math.Inf(1)
 	xs[3000] = 1e300
-	for i, sc := range pushAll(xs) {
+	for i, sc := range streamPushAll(xs) {
 		if math.IsNaN(sc) || sc < 0 || sc > 1 {
 			t.Fatalf("score[%d] = %v, want in [0, 1]", i, sc)
 		}
@@ -55,14 +55,14 @@ func TestStreamConstantSeries(t *testing.T) {
 	for i := range xs {
 		xs[i] = 42
 	}
-	if m := maxOf(pushAll(xs)); m != 0 {
+	if m := streamMaxOf(streamPushAll(xs)); m != 0 {
 		t.Errorf("max score on a constant series = %v, want 0", m)
 	}
 }
 
 func TestStreamDeterministic(t *testing.T) {
-	xs := noisySine(3000, 50, 1, 7)
-	a, b := pushAll(xs), pushAll(xs)
+	xs := streamNoisySine(3000, 50, 1, 7)
+	a, b := streamPushAll(xs), streamPushAll(xs)
 	for i := range a {
 		if a[i] != b[i] {
 			t.Fatalf("score[%d]: %v then %v", i, a[i], b[i])
@@ -104,11 +104,11 @@ func TestStreamDetects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			xs := noisySine(n, 96, 0.3, 3)
+			xs := streamNoisySine(n, 96, 0.3, 3)
 			tt.modify(xs)
-			sc := pushAll(xs)
-			quiet := maxOf(sc[1500:at])
-			event := maxOf(sc[at : at+100])
+			sc := streamPushAll(xs)
+			quiet := streamMaxOf(sc[1500:at])
+			event := streamMaxOf(sc[at : at+100])
 			t.Logf("before %.3f, after %.3f", quiet, event)
 			if event <= quiet || event < 0.55 {
 				t.Errorf("max score after the change = %.3f, before it = %.3f; want higher and >= 0.55", event, quiet)
@@ -120,8 +120,8 @@ func TestStreamDetects(t *testing.T) {
 // TestStreamNoChangeStaysLow checks that an undisturbed series does not
 // score like the events above once the detector has warmed up.
 func TestStreamNoChangeStaysLow(t *testing.T) {
-	sc := pushAll(noisySine(6000, 96, 0.3, 3))
-	m := maxOf(sc[2000:])
+	sc := streamPushAll(streamNoisySine(6000, 96, 0.3, 3))
+	m := streamMaxOf(sc[2000:])
 	t.Logf("max score %.3f", m)
 	if m > 0.6 {
 		t.Errorf("max score on a plain noisy sine = %.3f, want <= 0.6", m)
@@ -131,7 +131,7 @@ func TestStreamNoChangeStaysLow(t *testing.T) {
 func TestStreamBoundedMemory(t *testing.T) {
 	s := NewStream(StreamOptions{Window: 100})
 	r := rand.New(rand.NewPCG(5, 5))
-	for i := range 200_000 {
+	for i := range 60_000 {
 		// A slowly rising series keeps pushing the monotone queues.
 		s.Push(float64(i)*1e-3 + r.NormFloat64())
 	}
@@ -144,8 +144,8 @@ func TestStreamBoundedMemory(t *testing.T) {
 		}
 	}
 	for i, c := range s.coarse {
-		if len(c.ring) > coarseLen {
-			t.Errorf("coarse %d holds %d blocks, want <= %d", i, len(c.ring), coarseLen)
+		if len(c.ring) > streamCoarseLen {
+			t.Errorf("coarse %d holds %d blocks, want <= %d", i, len(c.ring), streamCoarseLen)
 		}
 	}
 }
@@ -172,7 +172,7 @@ func TestStreamSortedWindowConsistent(t *testing.T) {
 }
 
 func BenchmarkStreamPush(b *testing.B) {
-	xs := noisySine(10000, 288, 1, 4)
+	xs := streamNoisySine(10000, 288, 1, 4)
 	s := NewStream(StreamOptions{})
 	b.ResetTimer()
 	for i := range b.N {
