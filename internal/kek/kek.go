@@ -52,8 +52,10 @@ func LoadOrCreate(path string, create bool) (*Local, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("kek: read master key: %w", err)
 	}
-	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("kek: master key %s is readable by others (mode %v); run chmod 600 on it", path, st.Mode().Perm())
+	// Group read is allowed: Kubernetes mounts Secret files 0440 when the
+	// pod has an fsGroup. Anything more is refused.
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o037 != 0 {
+		return nil, fmt.Errorf("kek: master key %s is open to others (mode %v); run chmod 600 on it", path, st.Mode().Perm())
 	}
 	return New(key)
 }
