@@ -87,8 +87,19 @@ type Server struct {
 	// no trusted proxy).
 	Inbound *netpolicy.Inbound
 
+	// detectFn runs a detection (tests replace it); nil means
+	// (*adapi.Request).Detect.
+	detectFn func(*adapi.Request) ([]byte, error)
+
 	ready    atomic.Bool
 	inFlight atomic.Int64
+}
+
+func (s *Server) detectOne(req *adapi.Request) ([]byte, error) {
+	if s.detectFn != nil {
+		return s.detectFn(req)
+	}
+	return req.Detect()
 }
 
 // SetReady marks the server ready (or not) for /ready.
@@ -414,7 +425,7 @@ func (s *Server) run(dep *score.Deployment, req *adapi.Request) ([]byte, error) 
 	done := make(chan result, 1)
 	go func() {
 		defer dep.Release()
-		out, err := req.Detect()
+		out, err := s.detectOne(req)
 		done <- result{out, err}
 	}()
 	timer := time.NewTimer(dep.Timeout())
@@ -436,7 +447,7 @@ func (s *Server) mirror(dep *score.Deployment, req *adapi.Request, route, caller
 	go func() {
 		defer dep.Release()
 		start := time.Now()
-		_, err := req.Detect()
+		_, err := s.detectOne(req)
 		status := http.StatusOK
 		if err != nil {
 			status = statusOf(vigil.ErrorCode(err))
