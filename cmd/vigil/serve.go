@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +22,7 @@ import (
 	"github.com/vigilhq/vigil/internal/netpolicy"
 	"github.com/vigilhq/vigil/internal/openapi"
 	"github.com/vigilhq/vigil/internal/score"
+	"github.com/vigilhq/vigil/internal/store/postgres"
 	"github.com/vigilhq/vigil/internal/store/sqlite"
 	"github.com/vigilhq/vigil/internal/vigil"
 )
@@ -40,8 +43,17 @@ a flag given on the command line wins. Secrets never come from flags:
   VIGIL_API_KEY        the default endpoint's primary key (16-128 printable characters)
   VIGIL_API_KEY_FILE   a file holding that key
   VIGIL_MASTER_KEY_FILE the key-encryption key file (default <data>/master.key)
+  VIGIL_DATABASE_URL   a PostgreSQL URL, instead of the embedded SQLite store
+  VIGIL_DATABASE_URL_FILE a file holding that URL
 When no key is given and none is stored, keys are generated on first start
 and printed once.
+
+The store is embedded SQLite in the data directory unless a PostgreSQL URL
+is given (--database-url, VIGIL_DATABASE_URL or VIGIL_DATABASE_URL_FILE;
+keep a password out of the flag, which other users can see). Several
+servers may share one PostgreSQL database, and then must share the
+master key file (VIGIL_MASTER_KEY_FILE) and the admin-token file; each
+sees the others' changes within a second. See docs/operations.md.
 
 As the Azure container did, the arguments ApiKey=<key>, Eula=... and
 Billing=... are accepted; Eula and Billing are ignored.
@@ -68,6 +80,7 @@ change). SIGINT or SIGTERM stops the server after requests in flight finish.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "public listener address, host:port (env VIGIL_ADDR)")
 	f.StringVar(&cfg.Data, "data", cfg.Data, "data directory, created 0700 (env VIGIL_DATA)")
+	f.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://user@host/db?sslmode=verify-full); the embedded SQLite store when empty (env VIGIL_DATABASE_URL, VIGIL_DATABASE_URL_FILE)")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, `Prometheus metrics listener address, or "off" (env VIGIL_METRICS_ADDR)`)
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate PEM file (env VIGIL_TLS_CERT)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key PEM file (env VIGIL_TLS_KEY)")
@@ -122,8 +135,59 @@ func applyEnv(cmd *cobra.Command, cfg *config.Config, getenv func(string) string
 		cfg.APIKey, cfg.APIKeySource = k, "VIGIL_API_KEY_FILE"
 	}
 	cfg.MasterKeyFile = getenv("VIGIL_MASTER_KEY_FILE")
+	return applyDatabaseURL(cmd, cfg, getenv)
+}
+
+// applyDatabaseURL takes the PostgreSQL URL from --database-url,
+// VIGIL_DATABASE_URL or the file VIGIL_DATABASE_URL_FILE names. The URL
+// may hold a password, so no message here quotes it.
+func applyDatabaseURL(cmd *cobra.Command, cfg *config.Config, getenv func(string) string) error {
+	if cmd.Flags().Changed("database-url") {
+		if cfg.DatabaseURL == "" {
+			return errors.New("--database-url is empty; leave it out for the embedded SQLite store")
+		}
+		cfg.DatabaseURLSource = "--database-url"
+		return nil
+	}
+	u, file := getenv("VIGIL_DATABASE_URL"), getenv("VIGIL_DATABASE_URL_FILE")
+	switch {
+	case u != "" && file != "":
+		return errors.New("set VIGIL_DATABASE_URL or VIGIL_DATABASE_URL_FILE, not both")
+	case u != "":
+		cfg.DatabaseURL, cfg.DatabaseURLSource = u, "VIGIL_DATABASE_URL"
+	case file != "":
+		v, err := config.ReadSecretFile(file)
+		if err != nil {
+			return fmt.Errorf("VIGIL_DATABASE_URL_FILE: %v", err)
+		}
+		cfg.DatabaseURL, cfg.DatabaseURLSource = strings.TrimSpace(v), "VIGIL_DATABASE_URL_FILE"
+	}
 	return nil
 }
+
+// store is everything Main needs of a store; the embedded SQLite store and
+// the PostgreSQL store both satisfy it.
+type store interface {
+	control.Store
+	control.AccessStore
+	control.AuditReader
+	control.DataKeyStore
+	control.DataKeyRewrapper
+	audit.Store
+	IntegrityCheck(ctx context.Context) (string, error)
+	Close() error
+}
+
+var (
+	_ store = (*sqlite.DB)(nil)
+	_ store = (*postgres.DB)(nil)
+)
+
+// storeReloadInterval is how often a server on PostgreSQL reloads what it
+// caches (keys, deployments, the access policy) even without a change
+// notification: the bound on staleness should notifications be lost in a
+// way the listener cannot see.
+const storeReloadInterval = 30 * time.Second
 
 // isContainerSetting reports whether arg is one of the Azure container's
 // Key=Value settings.
@@ -180,7 +244,10 @@ type Main struct {
 	ShutdownTimeout time.Duration
 
 	logger   *slog.Logger
-	db       *sqlite.DB
+	db       store
+	pg       *postgres.DB // also db, when the store is PostgreSQL
+	plane    *score.Plane
+	access   *control.Access
 	audit    *audit.Log
 	server   *httpapi.Server
 	public   net.Listener
@@ -219,8 +286,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if masterPath == "" {
 		masterPath = filepath.Join(cfg.Data, "master.key")
 	}
-	m.db, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "vigil.db"))
-	if err != nil {
+	if err := m.openStore(ctx); err != nil {
 		return err
 	}
 	// A new master key is made only for a store with no data key yet: with
@@ -241,6 +307,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	plane := score.NewPlane(ring, m.db)
+	m.plane = plane
 	chain := audit.NewChain(ring.AuditKey())
 	m.audit = audit.NewLog(chain, m.db, m.logger, time.Now)
 	svc := &control.Service{Store: m.db, Ring: ring, DataKeyID: dkID, Changed: plane.Reload, Audit: m.audit}
@@ -255,6 +322,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	access := &control.Access{Store: m.db, Audit: m.audit, Changed: plane.Reload}
+	m.access = access
 	if err := access.EnsureBootstrapAssignment(ctx); err != nil {
 		return err
 	}
@@ -285,6 +353,81 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// openStore opens the PostgreSQL store when a database URL is configured,
+// and the embedded SQLite store in the data directory otherwise.
+func (m *Main) openStore(ctx context.Context) error {
+	cfg := &m.Config
+	if cfg.DatabaseURL == "" {
+		db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "vigil.db"))
+		if err != nil {
+			return err
+		}
+		m.db = db
+		return nil
+	}
+	where := postgres.RedactDSN(cfg.DatabaseURL)
+	if cfg.DatabaseURLSource == "--database-url" && hasPassword(cfg.DatabaseURL) {
+		m.logger.Warn("the --database-url holds a password, which other local users can see in the process list; use VIGIL_DATABASE_URL_FILE or a .pgpass file")
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("open the PostgreSQL store %s (from %s): %w", where, cfg.DatabaseURLSource, err)
+	}
+	db.OnListenError = func(err error) {
+		m.logger.Warn("PostgreSQL change notifications interrupted; reconnecting (changes by other servers are seen within 30 s meanwhile)", "err", err)
+	}
+	m.db, m.pg = db, db
+	m.logger.Info("store: PostgreSQL", "database", where, "schema", db.Schema())
+	return nil
+}
+
+// hasPassword reports whether a database URL carries a password.
+func hasPassword(dsn string) bool {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		_, set := u.User.Password()
+		return set || u.Query().Has("password")
+	}
+	return strings.Contains(dsn, "password=")
+}
+
+// reload reloads what the server caches from the store: the data plane's
+// keys, endpoints and deployments, and the access policy. It runs when
+// another server changed the store.
+func (m *Main) reload(ctx context.Context, why string) {
+	if err := m.plane.Reload(ctx); err != nil && ctx.Err() == nil {
+		m.logger.Error("reload the data plane", "why", why, "err", err)
+	}
+	if err := m.access.Reload(ctx); err != nil && ctx.Err() == nil {
+		m.logger.Error("reload the access policy", "why", why, "err", err)
+	}
+}
+
+// watchStore keeps the caches current with changes other servers make to a
+// shared store: at once on a change notification, and every
+// storeReloadInterval in any case. It returns when ctx ends.
+func (m *Main) watchStore(ctx context.Context) {
+	if m.pg == nil {
+		return // the embedded store has one server
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		m.pg.Listen(ctx, func() { m.reload(ctx, "change notification") })
+	})
+	wg.Go(func() {
+		t := time.NewTicker(storeReloadInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				m.reload(ctx, "periodic")
+			}
+		}
+	})
+	wg.Wait()
 }
 
 // bootstrapKeys makes sure the default endpoint has both keys: the
@@ -370,6 +513,16 @@ func (m *Main) Run(ctx context.Context) error {
 		m.logger.Warn("serving plain HTTP on a non-loopback address, as --allow-insecure-http permits; terminate TLS in front of Vigil", "addr", m.Addr())
 	}
 	errc := make(chan error, 2)
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		m.watchStore(watchCtx)
+	}()
+	defer func() {
+		stopWatching()
+		<-watching
+	}()
 	go func() { errc <- pub.Serve(m.public) }()
 	var met *httpapi.Listener
 	if m.metrics != nil {
@@ -377,7 +530,7 @@ func (m *Main) Run(ctx context.Context) error {
 		go func() { errc <- met.Serve(m.metrics) }()
 	}
 	m.server.SetReady(true)
-	m.logger.Info("vigil serving", "version", version, "url", scheme+"://"+m.Addr(), "metrics", m.MetricsAddr(), "data", m.Config.Data)
+	m.logger.Info("vigil serving", "version", version, "url", scheme+"://"+m.Addr(), "metrics", m.MetricsAddr(), "data", m.Config.Data, "store", m.storeKind())
 	var err error
 	select {
 	case <-ctx.Done():
@@ -415,6 +568,14 @@ func (m *Main) Close() error {
 		return m.db.Close()
 	}
 	return nil
+}
+
+// storeKind names the store for the log.
+func (m *Main) storeKind() string {
+	if m.pg != nil {
+		return "postgres"
+	}
+	return "sqlite"
 }
 
 func newLogger(w io.Writer, format, level string) *slog.Logger {

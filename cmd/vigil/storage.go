@@ -17,8 +17,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vigilhq/vigil/internal/audit"
+	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/control"
 	"github.com/vigilhq/vigil/internal/kek"
+	"github.com/vigilhq/vigil/internal/store/postgres"
 	"github.com/vigilhq/vigil/internal/store/sqlite"
 	"github.com/vigilhq/vigil/internal/vigil"
 )
@@ -40,10 +42,53 @@ func masterKeyPath(data string, getenv func(string) string) (path string, local 
 	return filepath.Join(data, "master.key"), true
 }
 
+// databaseURL returns the PostgreSQL URL of VIGIL_DATABASE_URL or
+// VIGIL_DATABASE_URL_FILE, and where it came from; "" for the embedded
+// store.
+func databaseURL(getenv func(string) string) (dsn, source string, err error) {
+	var cfg config.Config
+	cmd := &cobra.Command{}
+	cmd.Flags().String("database-url", "", "")
+	if err := applyDatabaseURL(cmd, &cfg, getenv); err != nil {
+		return "", "", err
+	}
+	return cfg.DatabaseURL, cfg.DatabaseURLSource, nil
+}
+
+// sqliteOnly refuses a command that works on the embedded store only when
+// a PostgreSQL URL is configured.
+func sqliteOnly(command string, getenv func(string) string) error {
+	dsn, source, err := databaseURL(getenv)
+	if err != nil {
+		return err
+	}
+	if dsn != "" {
+		return fmt.Errorf("vigil %s works on the embedded SQLite store only, and %s selects PostgreSQL: back PostgreSQL up with pg_dump and restore with pg_restore (docs/operations.md, \"PostgreSQL\")", command, source)
+	}
+	return nil
+}
+
+// openOfflineStore opens the store an offline command works on: PostgreSQL
+// when VIGIL_DATABASE_URL(_FILE) is set, else the SQLite store in data.
+func openOfflineStore(ctx context.Context, data string, getenv func(string) string) (store, error) {
+	dsn, source, err := databaseURL(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if dsn == "" {
+		return sqlite.Open(ctx, filepath.Join(data, "vigil.db"))
+	}
+	db, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open the PostgreSQL store %s (from %s): %w", postgres.RedactDSN(dsn), source, err)
+	}
+	return db, nil
+}
+
 // openLocalKEK loads the KEK, finishing an interrupted local rotation: when
 // master.key.new exists and the store's data keys unwrap with it but not
 // with master.key, the rotation committed and only the rename is left.
-func openLocalKEK(ctx context.Context, db *sqlite.DB, path string, create bool) (*kek.Local, error) {
+func openLocalKEK(ctx context.Context, db control.DataKeyStore, path string, create bool) (*kek.Local, error) {
 	k, err := kek.LoadOrCreate(path, create)
 	if err != nil {
 		return nil, err
@@ -86,7 +131,7 @@ VIGIL_MASTER_KEY_FILE. It can run while the server runs.`,
 	newFile := rotate.Flags().String("new-key-file", "", "rewrap under the key in this file instead of a new local master.key")
 	rotate.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
-		db, err := sqlite.Open(ctx, filepath.Join(*data, "vigil.db"))
+		db, err := openOfflineStore(ctx, *data, getenv)
 		if err != nil {
 			return err
 		}
@@ -160,6 +205,9 @@ apart from the backups. For PostgreSQL use pg_dump (docs/operations.md).`,
 	data := dataFlag(cmd, getenv)
 	out := cmd.Flags().StringP("output", "o", "", "backup file to write (must not exist)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := sqliteOnly("backup", getenv); err != nil {
+			return err
+		}
 		if *out == "" {
 			return errors.New("give the backup file with -o FILE")
 		}
@@ -355,6 +403,9 @@ with --force.`,
 	in := cmd.Flags().StringP("input", "i", "", "backup file to restore")
 	force := cmd.Flags().Bool("force", false, "replace an existing store")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := sqliteOnly("restore", getenv); err != nil {
+			return err
+		}
 		if *in == "" {
 			return errors.New("give the backup file with -i FILE")
 		}

@@ -48,6 +48,13 @@ type Config struct {
 	// MasterKeyFile is the key-encryption key's file
 	// (VIGIL_MASTER_KEY_FILE); empty means <Data>/master.key.
 	MasterKeyFile string
+	// DatabaseURL selects the PostgreSQL store (--database-url,
+	// VIGIL_DATABASE_URL or VIGIL_DATABASE_URL_FILE); empty means the
+	// embedded SQLite store in Data. It may hold a password: never log it
+	// unredacted.
+	DatabaseURL string `json:"-"`
+	// DatabaseURLSource says where DatabaseURL came from, for messages.
+	DatabaseURLSource string
 }
 
 // Default returns the defaults: loopback on the Azure container's port, the

@@ -1,0 +1,97 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/vigilhq/vigil/internal/vigil"
+)
+
+// AppendAudit stores events in order, each chained by mac to the previous
+// record, and moves the chain head, in one transaction. A transaction-scoped
+// advisory lock serializes appends from every server on the database, so
+// seq has no gaps and each record chains to the one committed before it.
+func (s *DB) AppendAudit(ctx context.Context, events []vigil.AuditEvent, mac func(prev []byte, ev vigil.AuditEvent) []byte) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return formatError("append audit", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+lockKey+`)`, auditLock); err != nil {
+		return formatError("append audit", err)
+	}
+	var seq int64
+	var prev []byte
+	err = tx.QueryRowContext(ctx, `SELECT seq, mac FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return formatError("append audit", err)
+	}
+	for _, ev := range events {
+		seq++
+		ev.Seq = seq
+		ev.Time = ev.Time.UTC()
+		m := mac(prev, ev)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (seq, time, principal, action, scope, source, outcome, detail, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			ev.Seq, ev.Time.Format(time.RFC3339Nano), ev.Principal, ev.Action, ev.Scope, ev.Source, ev.Outcome, ev.Detail, m); err != nil {
+			return formatError("append audit", err)
+		}
+		prev = m
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_head (id, seq, mac) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`, seq, prev); err != nil {
+		return formatError("append audit", err)
+	}
+	return formatError("append audit", tx.Commit())
+}
+
+// ListAudit returns events matching f, oldest first.
+func (s *DB) ListAudit(ctx context.Context, f vigil.AuditFilter) ([]vigil.AuditEvent, error) {
+	q := `SELECT seq, time, principal, action, scope, source, outcome, detail, mac FROM audit_events WHERE 1=1`
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if !f.Since.IsZero() {
+		q += ` AND time >= ` + arg(f.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if f.Principal != "" {
+		q += ` AND principal = ` + arg(f.Principal)
+	}
+	if f.Action != "" {
+		q += ` AND action = ` + arg(f.Action)
+	}
+	q += ` ORDER BY seq`
+	if f.Limit > 0 {
+		q = `SELECT * FROM (` + q + ` DESC LIMIT ` + arg(f.Limit) + `) AS newest ORDER BY seq`
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, formatError("list audit", err)
+	}
+	defer rows.Close()
+	var out []vigil.AuditEvent
+	for rows.Next() {
+		var ev vigil.AuditEvent
+		var t string
+		if err := rows.Scan(&ev.Seq, &t, &ev.Principal, &ev.Action, &ev.Scope, &ev.Source, &ev.Outcome, &ev.Detail, &ev.MAC); err != nil {
+			return nil, formatError("list audit", err)
+		}
+		ev.Time = parseTime(t)
+		out = append(out, ev)
+	}
+	return out, formatError("list audit", rows.Err())
+}
+
+// AuditHead returns the chain head (0, nil when the log is empty).
+func (s *DB) AuditHead(ctx context.Context) (int64, []byte, error) {
+	var seq int64
+	var mac []byte
+	err := s.db.QueryRowContext(ctx, `SELECT seq, mac FROM audit_head WHERE id = 1`).Scan(&seq, &mac)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, nil
+	}
+	return seq, mac, formatError("audit head", err)
+}
