@@ -55,8 +55,9 @@ type Problem struct {
 }
 
 // Verify walks records in storage order and returns the first problem, or
-// nil when the chain is intact. The head, when known (seq and MAC of the
-// newest record as last written), also catches records cut from the end.
+// nil when the chain is intact. The head (seq and MAC of the newest record
+// when it was read, read before the records so that appends in between do
+// no harm) also catches records cut from the end.
 func (c *Chain) Verify(records []vigil.AuditEvent, headSeq int64, headMAC []byte) *Problem {
 	var prev []byte
 	var want int64 = 1
@@ -70,14 +71,14 @@ func (c *Chain) Verify(records []vigil.AuditEvent, headSeq int64, headMAC []byte
 		if !hmac.Equal(r.MAC, c.MAC(prev, r)) {
 			return &Problem{Seq: r.Seq, Kind: "altered", Text: fmt.Sprintf("record %d was altered (or one before it was replaced)", r.Seq)}
 		}
+		if r.Seq == headSeq && headMAC != nil && !hmac.Equal(headMAC, r.MAC) {
+			return &Problem{Seq: headSeq, Kind: "altered", Text: fmt.Sprintf("record %d does not match the chain head", headSeq)}
+		}
 		prev = r.MAC
 		want++
 	}
 	if headSeq >= want {
 		return &Problem{Seq: want, Kind: "missing", Text: fmt.Sprintf("records %d to %d are missing from the end", want, headSeq)}
-	}
-	if headSeq == want-1 && headSeq > 0 && headMAC != nil && !hmac.Equal(headMAC, prev) {
-		return &Problem{Seq: headSeq, Kind: "altered", Text: fmt.Sprintf("record %d does not match the chain head", headSeq)}
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ type Listener struct {
 	// Logger receives the server's own errors (TLS handshakes and the like).
 	Logger *slog.Logger
 
+	mu  sync.Mutex
 	srv *http.Server
 }
 
@@ -44,7 +45,7 @@ func (l *Listener) Serve(ln net.Listener) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	l.srv = &http.Server{
+	srv := &http.Server{
 		Handler:           l.Handler,
 		ReadHeaderTimeout: ReadHeaderTimeout,
 		ReadTimeout:       ReadTimeout,
@@ -53,10 +54,13 @@ func (l *Listener) Serve(ln net.Listener) error {
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
+	l.mu.Lock()
+	l.srv = srv
+	l.mu.Unlock()
 	if l.TLS != nil {
 		ln = tls.NewListener(ln, l.TLS)
 	}
-	err := l.srv.Serve(ln)
+	err := srv.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -66,10 +70,13 @@ func (l *Listener) Serve(ln net.Listener) error {
 // Shutdown stops accepting connections and waits for requests in flight to
 // finish, or for ctx to end.
 func (l *Listener) Shutdown(ctx context.Context) error {
-	if l.srv == nil {
+	l.mu.Lock()
+	srv := l.srv
+	l.mu.Unlock()
+	if srv == nil {
 		return nil
 	}
-	return l.srv.Shutdown(ctx)
+	return srv.Shutdown(ctx)
 }
 
 // CertReloader serves a certificate from files and reloads it when either

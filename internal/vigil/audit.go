@@ -60,3 +60,7 @@ func ActorFrom(ctx context.Context) Actor {
 	a, _ := ctx.Value(actorKey{}).(Actor)
 	return a
 }
+
+// StoreTimeLayout is how stores write times as text: fixed width, in UTC,
+// to the nanosecond, so that text order is time order.
+const StoreTimeLayout = "2006-01-02T15:04:05.000000000Z07:00"

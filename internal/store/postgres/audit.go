@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
-	"time"
 
 	"github.com/vigilhq/vigil/internal/vigil"
 )
@@ -35,7 +34,7 @@ func (s *DB) AppendAudit(ctx context.Context, events []vigil.AuditEvent, mac fun
 		ev.Time = ev.Time.UTC()
 		m := mac(prev, ev)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (seq, time, principal, action, scope, source, outcome, detail, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			ev.Seq, ev.Time.Format(time.RFC3339Nano), ev.Principal, ev.Action, ev.Scope, ev.Source, ev.Outcome, ev.Detail, m); err != nil {
+			ev.Seq, ev.Time.Format(vigil.StoreTimeLayout), ev.Principal, ev.Action, ev.Scope, ev.Source, ev.Outcome, ev.Detail, m); err != nil {
 			return formatError("append audit", err)
 		}
 		prev = m
@@ -55,7 +54,7 @@ func (s *DB) ListAudit(ctx context.Context, f vigil.AuditFilter) ([]vigil.AuditE
 		return "$" + strconv.Itoa(len(args))
 	}
 	if !f.Since.IsZero() {
-		q += ` AND time >= ` + arg(f.Since.UTC().Format(time.RFC3339Nano))
+		q += ` AND time >= ` + arg(f.Since.UTC().Format(vigil.StoreTimeLayout))
 	}
 	if f.Principal != "" {
 		q += ` AND principal = ` + arg(f.Principal)

@@ -277,7 +277,7 @@ func mapPrivilege(err error) error {
 	return err
 }
 
-func (s *DB) stamp() string { return s.Now().UTC().Format(time.RFC3339Nano) }
+func (s *DB) stamp() string { return s.Now().UTC().Format(vigil.StoreTimeLayout) }
 
 // notify announces a change; inside a transaction the notification is sent
 // when (and only if) it commits.

@@ -66,7 +66,7 @@ func (s *DB) CreateEndpoint(ctx context.Context, e *vigil.Endpoint) error {
 	e.CreatedAt, e.UpdatedAt = now, now
 	_, err := s.exec(ctx, `INSERT INTO endpoints (`+endpointColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		e.Name, e.Description, e.AuthMode, e.PublicNetworkAccess, jsonText(e.Tags), jsonText(e.Traffic), jsonText(e.MirrorTraffic),
-		now.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+		now.Format(vigil.StoreTimeLayout), now.Format(vigil.StoreTimeLayout))
 	if err != nil && isUnique(err) {
 		return vigil.Errorf(vigil.EConflict, "endpoint %s already exists; use update to change it", e.Name)
 	}
@@ -125,7 +125,7 @@ func (s *DB) UpdateEndpoint(ctx context.Context, name string, update func(e *vig
 	}
 	e.UpdatedAt = s.Now().UTC()
 	_, err = tx.ExecContext(ctx, `UPDATE endpoints SET description = $1, auth_mode = $2, public_network_access = $3, tags = $4, traffic = $5, mirror_traffic = $6, updated_at = $7 WHERE name = $8`,
-		e.Description, e.AuthMode, e.PublicNetworkAccess, jsonText(e.Tags), jsonText(e.Traffic), jsonText(e.MirrorTraffic), e.UpdatedAt.Format(time.RFC3339Nano), name)
+		e.Description, e.AuthMode, e.PublicNetworkAccess, jsonText(e.Tags), jsonText(e.Traffic), jsonText(e.MirrorTraffic), e.UpdatedAt.Format(vigil.StoreTimeLayout), name)
 	if err != nil {
 		return e, formatError("update endpoint", err)
 	}
@@ -204,7 +204,7 @@ func (s *DB) CreateDeployment(ctx context.Context, d *vigil.SealedDeployment, al
 	now := s.Now().UTC()
 	d.CreatedAt, d.UpdatedAt = now, now
 	_, err = tx.ExecContext(ctx, `INSERT INTO deployments (endpoint, name, spec, env_sealed, data_key_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		d.EndpointName, d.Name, deploymentSpec(d.Deployment), d.EnvSealed, nullID(d.DataKeyID), now.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+		d.EndpointName, d.Name, deploymentSpec(d.Deployment), d.EnvSealed, nullID(d.DataKeyID), now.Format(vigil.StoreTimeLayout), now.Format(vigil.StoreTimeLayout))
 	if err != nil && isUnique(err) {
 		return vigil.Errorf(vigil.EConflict, "deployment %s of endpoint %s already exists; use update to change it", d.Name, d.EndpointName)
 	}
@@ -213,7 +213,7 @@ func (s *DB) CreateDeployment(ctx context.Context, d *vigil.SealedDeployment, al
 	}
 	if allTraffic {
 		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET traffic = $1, updated_at = $2 WHERE name = $3`,
-			jsonText(map[string]int{d.Name: 100}), now.Format(time.RFC3339Nano), d.EndpointName)
+			jsonText(map[string]int{d.Name: 100}), now.Format(vigil.StoreTimeLayout), d.EndpointName)
 		if err != nil {
 			return formatError("create deployment", err)
 		}
@@ -285,7 +285,7 @@ func (s *DB) UpdateDeployment(ctx context.Context, endpoint, name string, update
 	}
 	d.UpdatedAt = s.Now().UTC()
 	_, err = tx.ExecContext(ctx, `UPDATE deployments SET spec = $1, env_sealed = $2, data_key_id = $3, updated_at = $4 WHERE endpoint = $5 AND name = $6`,
-		deploymentSpec(d.Deployment), d.EnvSealed, nullID(d.DataKeyID), d.UpdatedAt.Format(time.RFC3339Nano), endpoint, name)
+		deploymentSpec(d.Deployment), d.EnvSealed, nullID(d.DataKeyID), d.UpdatedAt.Format(vigil.StoreTimeLayout), endpoint, name)
 	if err != nil {
 		return d, formatError("update deployment", err)
 	}
@@ -365,7 +365,7 @@ func (s *DB) SigningKeys(ctx context.Context) ([]vigil.SigningKey, error) {
 // RetireSigningKeys retires every key created before cutoff except keep.
 func (s *DB) RetireSigningKeys(ctx context.Context, before time.Time, keep string) error {
 	_, err := s.exec(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND created_at < $2 AND kid <> $3`,
-		s.stamp(), before.UTC().Format(time.RFC3339Nano), keep)
+		s.stamp(), before.UTC().Format(vigil.StoreTimeLayout), keep)
 	return formatError("retire signing keys", err)
 }
 
@@ -373,7 +373,7 @@ func (s *DB) RetireSigningKeys(ctx context.Context, before time.Time, keep strin
 func (s *DB) CreateAccessToken(ctx context.Context, t vigil.AccessToken) error {
 	var exp any
 	if !t.ExpiresAt.IsZero() {
-		exp = t.ExpiresAt.UTC().Format(time.RFC3339Nano)
+		exp = t.ExpiresAt.UTC().Format(vigil.StoreTimeLayout)
 	}
 	_, err := s.exec(ctx, `INSERT INTO access_tokens (id, name, principal, hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		t.ID, t.Name, t.Principal, t.Hash, exp, s.stamp())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
 
 	"github.com/vigilhq/vigil/internal/vigil"
 )
@@ -29,7 +28,7 @@ func (s *DB) AppendAudit(ctx context.Context, events []vigil.AuditEvent, mac fun
 		ev.Time = ev.Time.UTC()
 		m := mac(prev, ev)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (seq, time, principal, action, scope, source, outcome, detail, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			ev.Seq, ev.Time.Format(time.RFC3339Nano), ev.Principal, ev.Action, ev.Scope, ev.Source, ev.Outcome, ev.Detail, m); err != nil {
+			ev.Seq, ev.Time.Format(vigil.StoreTimeLayout), ev.Principal, ev.Action, ev.Scope, ev.Source, ev.Outcome, ev.Detail, m); err != nil {
 			return formatError("append audit", err)
 		}
 		prev = m
@@ -46,7 +45,7 @@ func (s *DB) ListAudit(ctx context.Context, f vigil.AuditFilter) ([]vigil.AuditE
 	var args []any
 	if !f.Since.IsZero() {
 		q += ` AND time >= ?`
-		args = append(args, f.Since.UTC().Format(time.RFC3339Nano))
+		args = append(args, f.Since.UTC().Format(vigil.StoreTimeLayout))
 	}
 	if f.Principal != "" {
 		q += ` AND principal = ?`

@@ -67,7 +67,7 @@ func (s *DB) CreateEndpoint(ctx context.Context, e *vigil.Endpoint) error {
 	e.CreatedAt, e.UpdatedAt = now, now
 	_, err := s.db.ExecContext(ctx, `INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Name, e.Description, e.AuthMode, e.PublicNetworkAccess, jsonText(e.Tags), jsonText(e.Traffic), jsonText(e.MirrorTraffic),
-		now.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+		now.Format(vigil.StoreTimeLayout), now.Format(vigil.StoreTimeLayout))
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		return vigil.Errorf(vigil.EConflict, "endpoint %s already exists; use update to change it", e.Name)
 	}
@@ -126,7 +126,7 @@ func (s *DB) UpdateEndpoint(ctx context.Context, name string, update func(e *vig
 	}
 	e.UpdatedAt = s.Now().UTC()
 	_, err = tx.ExecContext(ctx, `UPDATE endpoints SET description = ?, auth_mode = ?, public_network_access = ?, tags = ?, traffic = ?, mirror_traffic = ?, updated_at = ? WHERE name = ?`,
-		e.Description, e.AuthMode, e.PublicNetworkAccess, jsonText(e.Tags), jsonText(e.Traffic), jsonText(e.MirrorTraffic), e.UpdatedAt.Format(time.RFC3339Nano), name)
+		e.Description, e.AuthMode, e.PublicNetworkAccess, jsonText(e.Tags), jsonText(e.Traffic), jsonText(e.MirrorTraffic), e.UpdatedAt.Format(vigil.StoreTimeLayout), name)
 	if err != nil {
 		return e, formatError("update endpoint", err)
 	}
@@ -202,7 +202,7 @@ func (s *DB) CreateDeployment(ctx context.Context, d *vigil.SealedDeployment, al
 	now := s.Now().UTC()
 	d.CreatedAt, d.UpdatedAt = now, now
 	_, err = tx.ExecContext(ctx, `INSERT INTO deployments (endpoint, name, spec, env_sealed, data_key_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		d.EndpointName, d.Name, deploymentSpec(d.Deployment), d.EnvSealed, nullID(d.DataKeyID), now.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+		d.EndpointName, d.Name, deploymentSpec(d.Deployment), d.EnvSealed, nullID(d.DataKeyID), now.Format(vigil.StoreTimeLayout), now.Format(vigil.StoreTimeLayout))
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		return vigil.Errorf(vigil.EConflict, "deployment %s of endpoint %s already exists; use update to change it", d.Name, d.EndpointName)
 	}
@@ -211,7 +211,7 @@ func (s *DB) CreateDeployment(ctx context.Context, d *vigil.SealedDeployment, al
 	}
 	if allTraffic {
 		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET traffic = ?, updated_at = ? WHERE name = ?`,
-			jsonText(map[string]int{d.Name: 100}), now.Format(time.RFC3339Nano), d.EndpointName)
+			jsonText(map[string]int{d.Name: 100}), now.Format(vigil.StoreTimeLayout), d.EndpointName)
 		if err != nil {
 			return formatError("create deployment", err)
 		}
@@ -280,7 +280,7 @@ func (s *DB) UpdateDeployment(ctx context.Context, endpoint, name string, update
 	}
 	d.UpdatedAt = s.Now().UTC()
 	_, err = tx.ExecContext(ctx, `UPDATE deployments SET spec = ?, env_sealed = ?, data_key_id = ?, updated_at = ? WHERE endpoint = ? AND name = ?`,
-		deploymentSpec(d.Deployment), d.EnvSealed, nullID(d.DataKeyID), d.UpdatedAt.Format(time.RFC3339Nano), endpoint, name)
+		deploymentSpec(d.Deployment), d.EnvSealed, nullID(d.DataKeyID), d.UpdatedAt.Format(vigil.StoreTimeLayout), endpoint, name)
 	if err != nil {
 		return d, formatError("update deployment", err)
 	}
@@ -354,7 +354,7 @@ func (s *DB) SigningKeys(ctx context.Context) ([]vigil.SigningKey, error) {
 // RetireSigningKeys retires every key created before cutoff except keep.
 func (s *DB) RetireSigningKeys(ctx context.Context, before time.Time, keep string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL AND created_at < ? AND kid <> ?`,
-		s.stamp(), before.UTC().Format(time.RFC3339Nano), keep)
+		s.stamp(), before.UTC().Format(vigil.StoreTimeLayout), keep)
 	return formatError("retire signing keys", err)
 }
 
@@ -362,7 +362,7 @@ func (s *DB) RetireSigningKeys(ctx context.Context, before time.Time, keep strin
 func (s *DB) CreateAccessToken(ctx context.Context, t vigil.AccessToken) error {
 	var exp any
 	if !t.ExpiresAt.IsZero() {
-		exp = t.ExpiresAt.UTC().Format(time.RFC3339Nano)
+		exp = t.ExpiresAt.UTC().Format(vigil.StoreTimeLayout)
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO access_tokens (id, name, principal, hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		t.ID, t.Name, t.Principal, t.Hash, exp, s.stamp())

@@ -136,7 +136,7 @@ func (s *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-func (s *DB) stamp() string { return s.Now().UTC().Format(time.RFC3339Nano) }
+func (s *DB) stamp() string { return s.Now().UTC().Format(vigil.StoreTimeLayout) }
 
 // ActiveDataKey returns the newest data key, or a not_found error when the
 // store has none yet.

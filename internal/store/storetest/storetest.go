@@ -733,6 +733,7 @@ func testAuditFilters(t *testing.T, s Store) {
 		{"principal", vigil.AuditFilter{Principal: "user:ann"}, []int64{2, 4, 6, 8, 10}},
 		{"action", vigil.AuditFilter{Action: "endpoints/write"}, []int64{1, 4, 7, 10}},
 		{"principal+action", vigil.AuditFilter{Principal: "admin", Action: "endpoints/write"}, []int64{1, 7}},
+		{"since-within-a-second", vigil.AuditFilter{Since: t0.Add(4*time.Hour + 400*time.Millisecond + time.Nanosecond)}, []int64{6, 7, 8, 9, 10}},
 		{"since", vigil.AuditFilter{Since: t0.Add(7*time.Hour + 700*time.Millisecond)}, []int64{8, 9, 10}},
 		{"since-between-seconds", vigil.AuditFilter{Since: t0.Add(7*time.Hour + time.Second)}, []int64{9, 10}},
 		{"since-zone", vigil.AuditFilter{Since: t0.Add(8*time.Hour + 800*time.Millisecond).In(time.FixedZone("y", -5*3600))}, []int64{9, 10}},
