@@ -19,8 +19,11 @@ import (
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/control"
 	"github.com/vigilhq/vigil/internal/httpapi"
+	"github.com/vigilhq/vigil/internal/kek"
 	"github.com/vigilhq/vigil/internal/netpolicy"
+	"github.com/vigilhq/vigil/internal/oidc"
 	"github.com/vigilhq/vigil/internal/openapi"
+	"github.com/vigilhq/vigil/internal/rbac"
 	"github.com/vigilhq/vigil/internal/score"
 	"github.com/vigilhq/vigil/internal/store/postgres"
 	"github.com/vigilhq/vigil/internal/store/sqlite"
@@ -88,6 +91,11 @@ change). SIGINT or SIGTERM stops the server after requests in flight finish.`,
 	f.StringSliceVar(&cfg.CORSOrigins, "cors-origins", nil, "browser origins allowed to call the API, comma-separated; none by default (env VIGIL_CORS_ORIGINS)")
 	f.StringSliceVar(&cfg.PrivateNetworks, "private-networks", cfg.PrivateNetworks, "CIDRs whose callers count as private, for endpoints with public_network_access disabled (env VIGIL_PRIVATE_NETWORKS)")
 	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", nil, "CIDRs of proxies whose X-Forwarded-For is believed; none by default (env VIGIL_TRUSTED_PROXIES)")
+	f.StringVar(&cfg.OIDCIssuer, "oidc-issuer", "", "OpenID Connect issuer URL whose access tokens Vigil accepts (env VIGIL_OIDC_ISSUER)")
+	f.StringVar(&cfg.OIDCAudience, "oidc-audience", "", "audience those tokens must carry, e.g. api://vigil (env VIGIL_OIDC_AUDIENCE)")
+	f.StringVar(&cfg.OIDCSubjectClaim, "oidc-subject-claim", "sub", "claim naming the principal (env VIGIL_OIDC_SUBJECT_CLAIM)")
+	f.StringVar(&cfg.OIDCGroupsClaim, "oidc-groups-claim", "groups", "claim listing the principal's groups (env VIGIL_OIDC_GROUPS_CLAIM)")
+	f.StringSliceVar(&cfg.OIDCAlgorithms, "oidc-algorithms", []string{"RS256", "ES256", "PS256", "EdDSA"}, "allowed token signing algorithms; never none or HS* (env VIGIL_OIDC_ALGORITHMS)")
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json (env VIGIL_LOG_FORMAT)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error (env VIGIL_LOG_LEVEL)")
 	f.DurationVar(&shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for requests in flight on shutdown")
@@ -105,6 +113,11 @@ var envFlags = map[string]string{
 	"cors-origins":        "VIGIL_CORS_ORIGINS",
 	"private-networks":    "VIGIL_PRIVATE_NETWORKS",
 	"trusted-proxies":     "VIGIL_TRUSTED_PROXIES",
+	"oidc-issuer":         "VIGIL_OIDC_ISSUER",
+	"oidc-audience":       "VIGIL_OIDC_AUDIENCE",
+	"oidc-subject-claim":  "VIGIL_OIDC_SUBJECT_CLAIM",
+	"oidc-groups-claim":   "VIGIL_OIDC_GROUPS_CLAIM",
+	"oidc-algorithms":     "VIGIL_OIDC_ALGORITHMS",
 	"log-format":          "VIGIL_LOG_FORMAT",
 	"log-level":           "VIGIL_LOG_LEVEL",
 }
@@ -135,6 +148,16 @@ func applyEnv(cmd *cobra.Command, cfg *config.Config, getenv func(string) string
 		cfg.APIKey, cfg.APIKeySource = k, "VIGIL_API_KEY_FILE"
 	}
 	cfg.MasterKeyFile = getenv("VIGIL_MASTER_KEY_FILE")
+	prov, err := kek.ProviderFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	cfg.KEKProvider = prov
+	if prov == kek.ProviderPKCS11 {
+		if cfg.PKCS11, err = kek.PKCS11ConfigFromEnv(getenv); err != nil {
+			return err
+		}
+	}
 	return applyDatabaseURL(cmd, cfg, getenv)
 }
 
@@ -243,16 +266,18 @@ type Main struct {
 	Stdout, Stderr  io.Writer
 	ShutdownTimeout time.Duration
 
-	logger   *slog.Logger
-	db       store
-	pg       *postgres.DB // also db, when the store is PostgreSQL
-	plane    *score.Plane
-	access   *control.Access
-	audit    *audit.Log
-	server   *httpapi.Server
-	public   net.Listener
-	metrics  net.Listener
-	tlsCerts *httpapi.CertReloader
+	logger *slog.Logger
+	db     store
+	pg     *postgres.DB // also db, when the store is PostgreSQL
+	plane  *score.Plane
+	access *control.Access
+	// kekCloser closes an HSM session (nil for the local KEK).
+	kekCloser interface{ Close() error }
+	audit     *audit.Log
+	server    *httpapi.Server
+	public    net.Listener
+	metrics   net.Listener
+	tlsCerts  *httpapi.CertReloader
 }
 
 // Open validates the configuration, prepares the data directory, the store
@@ -295,12 +320,25 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	kk, err := openLocalKEK(ctx, m.db, masterPath, cfg.MasterKeyFile == "" && len(existing) == 0)
-	if err != nil {
-		if len(existing) > 0 {
-			return fmt.Errorf("the key-encryption key is unavailable, and the store's data is encrypted under it; restore %s (nothing was changed): %w", masterPath, err)
+	var kk control.KEK
+	if cfg.KEKProvider == kek.ProviderPKCS11 {
+		p11 := cfg.PKCS11
+		p11.Create = len(existing) == 0
+		hsm, err := kek.OpenPKCS11(p11)
+		if err != nil {
+			return fmt.Errorf("the key-encryption key (PKCS#11) is unavailable; nothing was changed: %w", err)
 		}
-		return err
+		m.kekCloser = hsm
+		kk = hsm
+	} else {
+		local, err := openLocalKEK(ctx, m.db, masterPath, cfg.MasterKeyFile == "" && len(existing) == 0)
+		if err != nil {
+			if len(existing) > 0 {
+				return fmt.Errorf("the key-encryption key is unavailable, and the store's data is encrypted under it; restore %s (nothing was changed): %w", masterPath, err)
+			}
+			return err
+		}
+		kk = local
 	}
 	ring, dkID, err := control.OpenKeyring(ctx, m.db, kk)
 	if err != nil {
@@ -323,6 +361,10 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	access := &control.Access{Store: m.db, Audit: m.audit, Changed: plane.Reload}
 	m.access = access
+	identities, err := m.openIdentities(ctx, plane, access)
+	if err != nil {
+		return err
+	}
 	if err := access.EnsureBootstrapAssignment(ctx); err != nil {
 		return err
 	}
@@ -342,6 +384,7 @@ func (m *Main) Open(ctx context.Context) error {
 		AuditLog:       &control.AuditService{Store: m.db, Chain: chain},
 		AuditQueue:     m.audit,
 		Access:         access,
+		Identities:     identities,
 		AdminTokenFile: filepath.Join(cfg.Data, "admin-token"),
 		Metrics:        httpapi.NewMetrics(),
 		OpenAPI:        openapi.JSON(),
@@ -468,6 +511,47 @@ func (m *Main) bootstrapKeys(ctx context.Context, keys *control.Keys) error {
 	return nil
 }
 
+// openIdentities sets up identity-provider tokens when --oidc-issuer is
+// given: aad_token endpoints accept them for principals holding
+// endpoints/score/action there, and the management API accepts them for
+// whatever their roles allow. Vigil starts even while the provider is
+// unreachable; such tokens are refused until discovery succeeds.
+func (m *Main) openIdentities(ctx context.Context, plane *score.Plane, access *control.Access) (func(context.Context, string) (vigil.Actor, error), error) {
+	cfg := m.Config
+	if cfg.OIDCIssuer == "" {
+		return nil, nil
+	}
+	v, err := oidc.New(ctx, oidc.Config{
+		Issuer: cfg.OIDCIssuer, Audience: cfg.OIDCAudience,
+		SubjectClaim: cfg.OIDCSubjectClaim, GroupsClaim: cfg.OIDCGroupsClaim,
+		Algorithms: cfg.OIDCAlgorithms, Logger: m.logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--oidc-issuer: %w", err)
+	}
+	identify := func(ctx context.Context, token string) (vigil.Actor, error) {
+		id, err := v.Verify(ctx, token)
+		if err != nil {
+			return vigil.Actor{}, err
+		}
+		return vigil.Actor{Principal: id.Principal, Groups: id.Groups}, nil
+	}
+	plane.AAD = func(ctx context.Context, endpoint, token string) (string, error) {
+		actor, err := identify(ctx, token)
+		if err != nil {
+			if vigil.ErrorCode(err) == vigil.EUnavailable {
+				return "", err
+			}
+			return "", &score.AuthError{Reason: score.ReasonBadToken}
+		}
+		if err := access.Authorize(vigil.WithActor(ctx, actor), rbac.EndpointsScore, "/endpoints/"+endpoint); err != nil {
+			return "", err
+		}
+		return actor.Principal, nil
+	}
+	return identify, nil
+}
+
 // bootstrapDefaultDeployment gives the built-in default endpoint its
 // built-in deployment, "default", with all traffic, when the endpoint has no
 // deployment at all (first start). It serves at least 256 requests at once.
@@ -563,6 +647,9 @@ func (m *Main) Close() error {
 	}
 	if m.audit != nil {
 		m.audit.Close()
+	}
+	if m.kekCloser != nil {
+		m.kekCloser.Close()
 	}
 	if m.db != nil {
 		return m.db.Close()

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vigilhq/vigil/internal/kek"
 	"github.com/vigilhq/vigil/internal/netpolicy"
 	"github.com/vigilhq/vigil/internal/vigil"
 )
@@ -45,6 +46,16 @@ type Config struct {
 	APIKey string `json:"-"`
 	// APIKeySource says where APIKey came from, for logs.
 	APIKeySource string
+	// KEKProvider is "local" (default) or "pkcs11" (VIGIL_KEK_PROVIDER);
+	// PKCS11 configures the latter from VIGIL_PKCS11_* variables.
+	KEKProvider string
+	PKCS11      kek.PKCS11Config `json:"-"`
+	// OIDCIssuer and OIDCAudience turn on identity-provider tokens (for
+	// aad_token endpoints and the management API); OIDCSubjectClaim,
+	// OIDCGroupsClaim and OIDCAlgorithms refine them.
+	OIDCIssuer, OIDCAudience          string
+	OIDCSubjectClaim, OIDCGroupsClaim string
+	OIDCAlgorithms                    []string
 	// MasterKeyFile is the key-encryption key's file
 	// (VIGIL_MASTER_KEY_FILE); empty means <Data>/master.key.
 	MasterKeyFile string
@@ -100,6 +111,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := netpolicy.NewInbound(c.PrivateNetworks, c.TrustedProxies); err != nil {
 		return fmt.Errorf("--private-networks / --trusted-proxies: %v", err)
+	}
+	if (c.OIDCIssuer == "") != (c.OIDCAudience == "") {
+		return fmt.Errorf("--oidc-issuer and --oidc-audience go together: give both or neither")
 	}
 	switch c.LogFormat {
 	case "text", "json":
