@@ -70,6 +70,22 @@ func mustNode(t *testing.T) string {
 			npmOnce.err = fmt.Errorf("npm not found in PATH (needed once to install %s/node_modules): %w", opDir(), err)
 			return
 		}
+		// Test binaries of several packages run at once: take a file lock so
+		// only one installs, and look again once it is held.
+		lock, err := os.OpenFile(filepath.Join(opDir(), ".npm-install.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			npmOnce.err = err
+			return
+		}
+		defer lock.Close()
+		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+			npmOnce.err = err
+			return
+		}
+		defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+		if _, err := os.Stat(filepath.Join(opDir(), "node_modules", "oidc-provider")); err == nil {
+			return
+		}
 		cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund")
 		cmd.Dir = opDir()
 		npmOnce.out, npmOnce.err = cmd.CombinedOutput()
