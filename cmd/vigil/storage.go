@@ -114,21 +114,54 @@ func openLocalKEK(ctx context.Context, db control.DataKeyStore, path string, cre
 	return nk, nil
 }
 
+// openConfiguredKEK opens the KEK that VIGIL_KEK_PROVIDER selects: the
+// local master key (finishing an interrupted local rotation) or the HSM.
+// The returned close releases an HSM session.
+func openConfiguredKEK(ctx context.Context, db control.DataKeyStore, data string, getenv func(string) string) (control.KEK, func(), error) {
+	prov, err := kek.ProviderFromEnv(getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	if prov == kek.ProviderPKCS11 {
+		p, err := kek.FromEnv(getenv, data, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, func() { p.Close() }, nil
+	}
+	path, _ := masterKeyPath(data, getenv)
+	k, err := openLocalKEK(ctx, db, path, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, func() {}, nil
+}
+
 func newKEKCmd(stdout io.Writer, getenv func(string) string) *cobra.Command {
 	cmd := &cobra.Command{Use: "kek", Short: "Manage the key-encryption key (KEK)"}
 	rotate := &cobra.Command{
 		Use:   "rotate",
 		Short: "Rewrap every data key under a new key-encryption key",
 		Long: `Rewrap every data key under a new key-encryption key, without re-encrypting
-any data. With the local provider (the default) a new <data>/master.key is
-made and swapped in atomically; a rotation interrupted by a crash is finished
-on the next start. With --new-key-file the data keys are rewrapped under the
-32-byte key in that file, which the server must then be given as
-VIGIL_MASTER_KEY_FILE. It can run while the server runs.`,
+any data, in one transaction. It rotates from the KEK that VIGIL_KEK_PROVIDER
+selects (local by default) to the one --to names (the same provider by
+default):
+  --to local    a new <data>/master.key, made and swapped in atomically (a
+                rotation interrupted by a crash is finished on the next start);
+                or the 32-byte key in --new-key-file, which the server must then
+                be given as VIGIL_MASTER_KEY_FILE
+  --to pkcs11   a key generated inside the HSM that VIGIL_PKCS11_MODULE,
+                VIGIL_PKCS11_TOKEN_LABEL and VIGIL_PKCS11_PIN(_FILE) name, under
+                --to-key-label (default VIGIL_PKCS11_KEY_LABEL or vigil-kek);
+                needs a vigil built with -tags pkcs11
+It can run while the server runs. Restart the server with the variables it
+prints.`,
 		Args: cobra.NoArgs,
 	}
 	data := dataFlag(rotate, getenv)
-	newFile := rotate.Flags().String("new-key-file", "", "rewrap under the key in this file instead of a new local master.key")
+	newFile := rotate.Flags().String("new-key-file", "", "with --to local: rewrap under the key in this file instead of a new master.key")
+	to := rotate.Flags().String("to", "", "provider to rotate to: local or pkcs11 (default: the current one)")
+	toLabel := rotate.Flags().String("to-key-label", "", "with --to pkcs11: label of the HSM key to use or make")
 	rotate.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
 		db, err := openOfflineStore(ctx, *data, getenv)
@@ -136,35 +169,97 @@ VIGIL_MASTER_KEY_FILE. It can run while the server runs.`,
 			return err
 		}
 		defer db.Close()
-		path, local := masterKeyPath(*data, getenv)
-		old, err := openLocalKEK(ctx, db, path, false)
+		from, err := kek.ProviderFromEnv(getenv)
 		if err != nil {
 			return err
 		}
-		var next *kek.Local
-		target := *newFile
+		target := *to
 		if target == "" {
-			if !local {
-				return errors.New("VIGIL_MASTER_KEY_FILE is set: give --new-key-file with the new key, then point VIGIL_MASTER_KEY_FILE at it")
-			}
-			target = path + ".new"
-			os.Remove(target)
-			if next, err = kek.LoadOrCreate(target, true); err != nil {
+			target = from
+		}
+		if *toLabel != "" && target != kek.ProviderPKCS11 {
+			return errors.New("--to-key-label goes with --to pkcs11")
+		}
+		if *newFile != "" && target != kek.ProviderLocal {
+			return errors.New("--new-key-file goes with --to local")
+		}
+		old, closeOld, err := openConfiguredKEK(ctx, db, *data, getenv)
+		if err != nil {
+			return err
+		}
+		defer closeOld()
+		path, local := masterKeyPath(*data, getenv)
+		var next control.KEK
+		var finish func() error // after a successful rewrap
+		var cleanup func()      // after a failed one
+		switch target {
+		case kek.ProviderPKCS11:
+			cfg, err := kek.PKCS11ConfigFromEnv(getenv)
+			if err != nil {
 				return err
 			}
-		} else if next, err = kek.LoadOrCreate(target, false); err != nil {
-			return err
+			if *toLabel != "" {
+				cfg.KeyLabel = *toLabel
+			}
+			cfg.Create = true
+			hsm, err := kek.OpenPKCS11(cfg)
+			if err != nil {
+				return err
+			}
+			defer hsm.Close()
+			if hsm.ID() == old.ID() {
+				return fmt.Errorf("the data keys are already wrapped by %s; give --to-key-label a new label", old.ID())
+			}
+			next = hsm
+		case kek.ProviderLocal:
+			switch {
+			case *newFile != "":
+				k, err := kek.LoadOrCreate(*newFile, false)
+				if err != nil {
+					return err
+				}
+				next = k
+			case from == kek.ProviderLocal && local:
+				staged := path + ".new"
+				os.Remove(staged)
+				k, err := kek.LoadOrCreate(staged, true)
+				if err != nil {
+					return err
+				}
+				next = k
+				finish = func() error {
+					if err := os.Rename(staged, path); err != nil {
+						return fmt.Errorf("swap in the new master key: %w (the data keys are already rewrapped; the next start finishes this)", err)
+					}
+					return nil
+				}
+				cleanup = func() { os.Remove(staged) }
+			case from == kek.ProviderLocal:
+				return errors.New("VIGIL_MASTER_KEY_FILE is set: give --new-key-file with the new key, then point VIGIL_MASTER_KEY_FILE at it")
+			default: // from the HSM back to a local key
+				if _, err := os.Stat(path); err == nil {
+					return fmt.Errorf("%s exists (an old key?); move it away or give --new-key-file", path)
+				}
+				k, err := kek.LoadOrCreate(path, true)
+				if err != nil {
+					return err
+				}
+				next = k
+				cleanup = func() { os.Remove(path) }
+			}
+		default:
+			return fmt.Errorf("--to must be local or pkcs11, not %q", target)
 		}
 		n, err := control.RewrapDataKeys(ctx, db, old, next)
 		if err != nil {
-			if *newFile == "" {
-				os.Remove(target)
+			if cleanup != nil {
+				cleanup()
 			}
 			return err
 		}
-		if *newFile == "" {
-			if err := os.Rename(target, path); err != nil {
-				return fmt.Errorf("swap in the new master key: %w (the data keys are already rewrapped; the next start finishes this)", err)
+		if finish != nil {
+			if err := finish(); err != nil {
+				return err
 			}
 		}
 		if ring, _, err := control.OpenKeyring(ctx, db, next); err == nil {
@@ -173,8 +268,20 @@ VIGIL_MASTER_KEY_FILE. It can run while the server runs.`,
 			l.Close()
 		}
 		fmt.Fprintf(stdout, "rewrapped %d data key(s) from %s to %s\n", n, old.ID(), next.ID())
-		if *newFile != "" {
+		switch {
+		case target == kek.ProviderPKCS11:
+			fmt.Fprintf(stdout, "start Vigil with VIGIL_KEK_PROVIDER=pkcs11")
+			if *toLabel != "" {
+				fmt.Fprintf(stdout, " VIGIL_PKCS11_KEY_LABEL=%s", *toLabel)
+			}
+			fmt.Fprintln(stdout)
+			if from == kek.ProviderLocal {
+				fmt.Fprintf(stdout, "once it runs on the HSM, destroy %s and any copy of it\n", path)
+			}
+		case *newFile != "":
 			fmt.Fprintf(stdout, "start Vigil with VIGIL_MASTER_KEY_FILE=%s\n", *newFile)
+		case from == kek.ProviderPKCS11:
+			fmt.Fprintf(stdout, "start Vigil with VIGIL_KEK_PROVIDER=local (the key is %s)\n", path)
 		}
 		return nil
 	}
@@ -217,11 +324,11 @@ apart from the backups. For PostgreSQL use pg_dump (docs/operations.md).`,
 			return err
 		}
 		defer db.Close()
-		path, _ := masterKeyPath(*data, getenv)
-		k, err := openLocalKEK(ctx, db, path, false)
+		k, closeKEK, err := openConfiguredKEK(ctx, db, *data, getenv)
 		if err != nil {
 			return err
 		}
+		defer closeKEK()
 		tmp, err := os.MkdirTemp(filepath.Dir(*out), ".vigil-backup-")
 		if err != nil {
 			return err
@@ -241,7 +348,7 @@ apart from the backups. For PostgreSQL use pg_dump (docs/operations.md).`,
 	return cmd
 }
 
-func encryptFile(src, dst string, k *kek.Local) (int64, error) {
+func encryptFile(src, dst string, k control.KEK) (int64, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return 0, err
@@ -339,7 +446,7 @@ func chunkAAD(last bool) []byte {
 	return []byte("vigil backup chunk")
 }
 
-func decryptFile(src, dst string, k *kek.Local) error {
+func decryptFile(src, dst string, k control.KEK) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -414,10 +521,21 @@ with --force.`,
 		if _, err := os.Stat(dbPath); err == nil && !*force {
 			return fmt.Errorf("%s exists; stop the server and add --force to replace it", dbPath)
 		}
-		path, _ := masterKeyPath(*data, getenv)
-		k, err := kek.LoadOrCreate(path, false)
-		if err != nil {
+		var k control.KEK
+		if prov, err := kek.ProviderFromEnv(getenv); err != nil {
 			return err
+		} else if prov == kek.ProviderPKCS11 {
+			p, err := kek.FromEnv(getenv, *data, false)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			k = p
+		} else {
+			path, _ := masterKeyPath(*data, getenv)
+			if k, err = kek.LoadOrCreate(path, false); err != nil {
+				return err
+			}
 		}
 		if err := os.MkdirAll(*data, 0o700); err != nil {
 			return err
@@ -446,7 +564,7 @@ with --force.`,
 	return cmd
 }
 
-func verifyRestored(ctx context.Context, path string, k *kek.Local) error {
+func verifyRestored(ctx context.Context, path string, k control.KEK) error {
 	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return err

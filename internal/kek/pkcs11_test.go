@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,13 +14,14 @@ import (
 	"github.com/ThalesGroup/crypto11"
 	"github.com/vigilhq/vigil/internal/control"
 	"github.com/vigilhq/vigil/internal/kek"
+	"github.com/vigilhq/vigil/internal/kek/softhsmtest"
 	"github.com/vigilhq/vigil/internal/store/sqlite"
 	"github.com/vigilhq/vigil/internal/vigil"
 )
 
 const (
-	testToken = "vigil-test"
-	testPIN   = "1234"
+	testToken = softhsmtest.Token
+	testPIN   = softhsmtest.PIN
 )
 
 // softHSM is a private SoftHSM2 token store for one test.
@@ -31,54 +31,10 @@ type softHSM struct {
 	tokenDir string
 }
 
-// softHSMModule finds libsofthsm2.so (VIGIL_TEST_PKCS11_MODULE wins).
-func softHSMModule(t *testing.T) string {
-	t.Helper()
-	cands := []string{
-		os.Getenv("VIGIL_TEST_PKCS11_MODULE"),
-		"/usr/lib/softhsm/libsofthsm2.so",
-		"/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-		"/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-		"/usr/local/lib/softhsm/libsofthsm2.so",
-		"/usr/lib64/pkcs11/libsofthsm2.so",
-	}
-	for _, c := range cands {
-		if c == "" {
-			continue
-		}
-		if _, err := os.Stat(c); err == nil {
-			return c
-		}
-	}
-	t.Fatalf("libsofthsm2.so not found (looked in %s): install softhsm2 (apt-get install -y softhsm2; scripts/test-pkcs11 does it) or set VIGIL_TEST_PKCS11_MODULE", strings.Join(cands[1:], ", "))
-	return ""
-}
-
-// newSoftHSM makes a temp SOFTHSM2_CONF and token dir and initialises the
-// token vigil-test (user PIN 1234). SOFTHSM2_CONF is read when the module is
-// initialised, which crypto11 does when no context is open: every test
-// closes all its contexts.
+// newSoftHSM makes a private SoftHSM2 token (see softhsmtest).
 func newSoftHSM(t *testing.T) *softHSM {
-	t.Helper()
-	util, err := exec.LookPath("softhsm2-util")
-	if err != nil {
-		t.Fatal("softhsm2-util not found: install softhsm2 (apt-get install -y softhsm2; scripts/test-pkcs11 does it)")
-	}
-	dir := t.TempDir()
-	h := &softHSM{module: softHSMModule(t), conf: filepath.Join(dir, "softhsm2.conf"), tokenDir: filepath.Join(dir, "tokens")}
-	if err := os.Mkdir(h.tokenDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	conf := "directories.tokendir = " + h.tokenDir + "\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n"
-	if err := os.WriteFile(h.conf, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SOFTHSM2_CONF", h.conf)
-	out, err := exec.Command(util, "--init-token", "--free", "--label", testToken, "--so-pin", "0000", "--pin", testPIN).CombinedOutput()
-	if err != nil {
-		t.Fatalf("softhsm2-util --init-token: %v\n%s", err, out)
-	}
-	return h
+	h := softhsmtest.New(t)
+	return &softHSM{module: h.Module, conf: h.Conf, tokenDir: h.TokenDir}
 }
 
 func (h *softHSM) config(label string, create bool) kek.PKCS11Config {
