@@ -72,6 +72,9 @@ Start the server with "vigil serve"; the other commands are its tools.`,
 	root.AddCommand(newEndpointCmd(getenv))
 	root.AddCommand(newDeploymentCmd(getenv))
 	root.AddCommand(newSigningKeyCmd(getenv))
+	root.AddCommand(newTokenCmd(getenv), newAdminTokenCmd(getenv))
+	root.AddCommand(newRoleCmd(getenv))
+	root.AddCommand(newAuditCmd(getenv))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print Vigil's version",

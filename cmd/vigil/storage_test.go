@@ -287,3 +287,67 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 		t.Errorf("audit chain after crashes: %s", verify)
 	}
 }
+
+// TestNothingSecretInPlaintextAtRest stores every kind of secret Vigil
+// keeps (endpoint keys, an access token, an aml_token and its signing key
+// use, a deployment's environment variable) and scans the raw database
+// files and the data directory for any of them.
+func TestNothingSecretInPlaintextAtRest(t *testing.T) {
+	data := t.TempDir()
+	r := startMain(t, config.Config{Data: data, APIKey: e2eKey, APIKeySource: "test"})
+	secrets := []string{e2eKey}
+	must := func(code int, b []byte, want int) []byte {
+		t.Helper()
+		if code != want {
+			t.Fatalf("status %d, want %d: %s", code, want, b)
+		}
+		return b
+	}
+	code, b := api(t, r, "POST", "/tokens", `{"name":"robot","expires":"1h"}`)
+	var tok struct{ Token string }
+	json.Unmarshal(must(code, b, 201), &tok)
+	secrets = append(secrets, tok.Token)
+	code, b = api(t, r, "POST", "/endpoints", `{"name":"tok-ep","auth_mode":"aml_token"}`)
+	must(code, b, 201)
+	const envSecret = "db-password-Zq9xK2mN8vL4"
+	code, b = api(t, r, "POST", "/endpoints/tok-ep/deployments", `{"name":"blue","environment_variables":{"DB_PASSWORD":"`+envSecret+`"}}`)
+	must(code, b, 201)
+	secrets = append(secrets, envSecret)
+	code, b = api(t, r, "POST", "/endpoints/tok-ep/token", "")
+	var aml struct{ AccessToken string }
+	json.Unmarshal(must(code, b, 200), &aml)
+	secrets = append(secrets, aml.AccessToken)
+	code, b = api(t, r, "POST", "/endpoints/default/listKeys", "")
+	var keys struct{ PrimaryKey, SecondaryKey string }
+	json.Unmarshal(must(code, b, 200), &keys)
+	secrets = append(secrets, keys.SecondaryKey)
+	admin, _ := os.ReadFile(filepath.Join(data, "admin-token"))
+	adminTok := strings.TrimSpace(string(admin))
+	// The deployment shows its environment to an authorised reader.
+	_, dep := api(t, r, "GET", "/endpoints/tok-ep/deployments/blue", "")
+	if !bytes.Contains(dep, []byte(envSecret)) {
+		t.Errorf("the deployment's environment does not read back: %s", dep)
+	}
+	r.stop(t)
+	entries, _ := os.ReadDir(data)
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join(data, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range secrets {
+			if bytes.Contains(raw, []byte(s)) {
+				t.Errorf("%s holds secret #%d in plaintext", e.Name(), i)
+			}
+		}
+		if e.Name() != "admin-token" && bytes.Contains(raw, []byte(adminTok)) {
+			t.Errorf("%s holds the admin token", e.Name())
+		}
+		if strings.Contains(e.Name(), "key") && e.Name() != "master.key" {
+			t.Errorf("%s: only master.key may have key in its name", e.Name())
+		}
+	}
+	if strings.Contains(r.stderr.String(), envSecret) || strings.Contains(r.stderr.String(), tok.Token) {
+		t.Error("a secret in the log")
+	}
+}
