@@ -346,8 +346,17 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	plane := score.NewPlane(ring, m.db)
 	m.plane = plane
+	private, err := netpolicy.ParsePrefixes(cfg.PrivateNetworks)
+	if err != nil {
+		return err
+	}
+	plane.Egress = netpolicy.Egress{Private: private, Logger: m.logger}
 	chain := audit.NewChain(ring.AuditKey())
 	m.audit = audit.NewLog(chain, m.db, m.logger, time.Now)
+	plane.OnEgressRefusal = func(scope string, r netpolicy.Refusal) {
+		m.audit.Async(vigil.AuditEvent{Principal: "deployment", Action: "deployments/egress/connect", Scope: scope,
+			Source: "local", Outcome: vigil.OutcomeDenied, Detail: r.Error()})
+	}
 	svc := &control.Service{Store: m.db, Ring: ring, DataKeyID: dkID, Changed: plane.Reload, Audit: m.audit}
 	keys := &control.Keys{Store: m.db, Ring: ring, DataKeyID: dkID}
 	if err := m.bootstrapKeys(ctx, keys); err != nil {

@@ -9,6 +9,7 @@ package score
 import (
 	"context"
 	"math/rand/v2"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/internal/credential"
+	"github.com/vigilhq/vigil/internal/netpolicy"
 	"github.com/vigilhq/vigil/internal/vigil"
 )
 
@@ -58,6 +60,11 @@ type Deployment struct {
 
 	settings atomic.Pointer[vigil.Deployment]
 	inFlight atomic.Int64
+
+	egress    netpolicy.Egress
+	clientMu  sync.Mutex
+	client    *http.Client
+	clientFor *vigil.Deployment
 	// Log holds the deployment's recent requests.
 	Log *RequestLog
 }
@@ -67,6 +74,22 @@ func NewDeployment(d vigil.Deployment) *Deployment {
 	rt := &Deployment{Endpoint: d.EndpointName, Name: d.Name, Log: NewRequestLog(1000)}
 	rt.settings.Store(&d)
 	return rt
+}
+
+// HTTPClient returns the one HTTP client through which the deployment may
+// fetch anything (models, data, callbacks): it enforces the deployment's
+// egress_public_network_access at dial time and logs every refusal. The
+// built-in anomaly detector fetches nothing.
+func (d *Deployment) HTTPClient() *http.Client {
+	s := d.Settings()
+	d.clientMu.Lock()
+	defer d.clientMu.Unlock()
+	if d.client == nil || d.clientFor != s {
+		e := d.egress
+		e.PublicAccess = s.EgressPublicNetworkAccess != vigil.AccessDisabled
+		d.client, d.clientFor = e.Client(time.Duration(s.RequestSettings.RequestTimeoutMS)*time.Millisecond), s
+	}
+	return d.client
 }
 
 // Settings returns the deployment's current settings.
@@ -115,6 +138,13 @@ type Plane struct {
 	// AAD verifies tokens for aad_token endpoints; without it they refuse
 	// every call.
 	AAD AADVerifier
+	// Egress is the template of every deployment's outbound client: its
+	// private networks, allowlist, logger and refusal hook. PublicAccess is
+	// set per deployment from egress_public_network_access.
+	Egress netpolicy.Egress
+	// OnEgressRefusal hears of every connection a deployment's client
+	// refused, with the deployment's scope (for the audit log).
+	OnEgressRefusal func(scope string, r netpolicy.Refusal)
 
 	mu        sync.RWMutex
 	endpoints map[string]*endpointView
@@ -181,6 +211,11 @@ func (p *Plane) Reload(ctx context.Context) error {
 		rt := p.runtimes[id]
 		if rt == nil {
 			rt = NewDeployment(d)
+			rt.egress = p.Egress
+			if hook := p.OnEgressRefusal; hook != nil {
+				scope := "/endpoints/" + d.EndpointName + "/deployments/" + d.Name
+				rt.egress.OnRefusal = func(r netpolicy.Refusal) { hook(scope, r) }
+			}
 		} else {
 			rt.settings.Store(&d)
 		}
