@@ -65,3 +65,33 @@ func (a *arena) complexes(n int) []complex128 {
 	clear(s)
 	return s
 }
+
+// scratch is floats without the zeroing, for buffers the caller writes in
+// full before reading them.
+func (a *arena) scratch(n int) []float64 {
+	if a == nil {
+		return make([]float64, n)
+	}
+	a.fNeed += n
+	if a.fOff+n > len(a.f) {
+		return make([]float64, n)
+	}
+	s := a.f[a.fOff : a.fOff+n : a.fOff+n]
+	a.fOff += n
+	return s
+}
+
+// complexScratch is complexes without the zeroing, for buffers the caller
+// writes in full before reading them.
+func (a *arena) complexScratch(n int) []complex128 {
+	if a == nil {
+		return make([]complex128, n)
+	}
+	a.cNeed += n
+	if a.cOff+n > len(a.c) {
+		return make([]complex128, n)
+	}
+	s := a.c[a.cOff : a.cOff+n : a.cOff+n]
+	a.cOff += n
+	return s
+}

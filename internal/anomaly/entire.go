@@ -89,7 +89,7 @@ func prepare(ar *arena, values []float64, opt Options) (*prepared, error) {
 	if p.scale == 0 {
 		p.scale = 1
 	}
-	p.x = ar.floats(len(values))
+	p.x = ar.scratch(len(values))
 	for i, v := range values {
 		p.x[i] = v / p.scale
 	}
@@ -185,9 +185,11 @@ func detectEntire(ar *arena, pr *prepared, opt Options, cfg *modelConfig) *Entir
 		flagged[i] = s > thr
 	}
 	s := opt.Sensitivity
+	var gaLevel []float64 // u of the GA margins, for the severities below
 	switch opt.Style {
 	case StyleV11:
 		u := seriesLevel(ar, f.expected)
+		gaLevel = u
 		g := marginFactor(s)
 		for i := range x {
 			m := g * u[i]
@@ -196,11 +198,7 @@ func detectEntire(ar *arena, pr *prepared, opt Options, cfg *modelConfig) *Entir
 				res.IsAnomaly[i] = true
 			}
 			res.UpperMargins[i], res.LowerMargins[i] = m, m
-			if u[i] > 0 {
-				res.Severity[i] = severityOf(math.Abs(d) / u[i])
-			} else if d != 0 {
-				res.Severity[i] = 1
-			}
+			// Severity is set below, for the points that stay anomalies.
 		}
 	default:
 		lo := x[0]
@@ -233,18 +231,22 @@ func detectEntire(ar *arena, pr *prepared, opt Options, cfg *modelConfig) *Entir
 		e := f.expected[i]
 		d := x[i] - e
 		if opt.Style == StyleV11 {
-			if !res.IsAnomaly[i] {
-				res.Severity[i] = 0
-				if !(flagged[i] && math.Abs(d) <= res.UpperMargins[i]) {
-					// Normal point: widen the value's side to enclose it.
-					m := res.UpperMargins[i]
-					near := math.Abs(d) + m/2
-					if d > 0 {
-						res.UpperMargins[i], res.LowerMargins[i] = near, near/3
-					} else {
-						res.UpperMargins[i], res.LowerMargins[i] = near/3, near
-					}
+			if res.IsAnomaly[i] {
+				if u := gaLevel[i]; u > 0 {
+					res.Severity[i] = severityOf(math.Abs(d) / u)
+				} else if d != 0 {
+					res.Severity[i] = 1
 				}
+			} else if !(flagged[i] && math.Abs(d) <= res.UpperMargins[i]) {
+				// Normal point: widen the value's side to enclose it.
+				m := res.UpperMargins[i]
+				near := math.Abs(d) + m/2
+				// The sign of d is a coin toss: select without a branch.
+				up, lo := math.Float64bits(near), math.Float64bits(near/3)
+				if !(d > 0) {
+					up, lo = lo, up
+				}
+				res.UpperMargins[i], res.LowerMargins[i] = math.Float64frombits(up), math.Float64frombits(lo)
 			}
 		}
 		if res.IsAnomaly[i] {
@@ -410,18 +412,18 @@ func causalForecast(ar *arena, past []float64, f *fit, cfg *modelConfig) (pred, 
 	if m-first < 10 {
 		return pred, f.sigma[m-1] * 1.5
 	}
-	errs := ar.floats(m - first)
+	errs := ar.scratch(m - first)
 	for i := first; i < m; i++ {
 		errs[i-first] = past[i] - f.seasonal[i] - predict(i)
 	}
 	k := len(errs)
-	abs := ar.floats(k)
+	abs := ar.scratch(k)
 	for i, v := range errs {
 		abs[i] = math.Abs(v)
 	}
-	g := robustScale(errs)
+	g := robustScaleAr(ar, errs)
 	if cfg.tailScale {
-		c := ar.floats(k)
+		c := ar.scratch(k)
 		copy(c, abs)
 		q := selectKth(c, min(int(cfg.tailQ*float64(k)), k-1))
 		g = max(g, q/normalQuantile(0.5+cfg.tailQ/2))

@@ -20,11 +20,24 @@ type fftPlan struct {
 
 var fftPlans sync.Map // int → *fftPlan
 
-// nextSmooth returns the smallest 5-smooth integer ≥ n (n ≥ 1).
+var nextSmoothMemo sync.Map // int → int
+
+// nextSmooth returns the smallest 5-smooth integer ≥ n (n ≥ 1). Answers
+// are remembered: the search divides a lot, and detection asks for the
+// same few lengths again and again.
 func nextSmooth(n int) int {
 	if n <= 1 {
 		return 1
 	}
+	if m, ok := nextSmoothMemo.Load(n); ok {
+		return m.(int)
+	}
+	m := nextSmoothSearch(n)
+	nextSmoothMemo.Store(n, m)
+	return m
+}
+
+func nextSmoothSearch(n int) int {
 	for m := n; ; m++ {
 		k := m
 		for _, p := range [...]int{2, 3, 5} {
@@ -81,12 +94,18 @@ func (p *fftPlan) forward(dst, src []complex128) {
 // inverse computes dst = IDFT(src) including the 1/n factor, using buf
 // (length p.n) as scratch. src is left unchanged.
 func (p *fftPlan) inverse(dst, src, buf []complex128) {
+	if p.n == 0 {
+		return
+	}
 	for i, v := range src {
 		buf[i] = cmplx.Conj(v)
 	}
-	p.forward(dst, buf)
+	// The transform ends in buf or dst; scaling reads it from there, which
+	// saves the copy forward would make.
+	res := p.stockham(buf, dst)
 	inv := 1 / float64(p.n)
-	for i, v := range dst {
+	dst = dst[:len(res)]
+	for i, v := range res {
 		dst[i] = complex(real(v)*inv, -imag(v)*inv)
 	}
 }
@@ -224,14 +243,25 @@ func (p *realPlan) forward(X []complex128, x []float64, buf []complex128) {
 	for k := range h {
 		z[k] = complex(x[2*k], x[2*k+1])
 	}
-	p.half.forward(zf, z)
+	zf = p.half.stockham(z, zf) // the transform, in z or zf
+	// zf is periodic in h: index k and h−k modulo h, without dividing.
+	X, w := X[:h+1], p.w[:h+1]
 	for k := 0; k <= h; k++ {
-		zk := zf[k%h]
-		zc := cmplx.Conj(zf[(h-k)%h])
-		e := (zk + zc) * 0.5
-		d := (zk - zc) * 0.5
-		o := complex(imag(d), -real(d)) // −i·d
-		X[k] = e + p.w[k]*o
+		ki, ci := k, h-k
+		if k == h {
+			ki = 0
+		}
+		if k == 0 {
+			ci = 0
+		}
+		zk := zf[ki]
+		zc := cmplx.Conj(zf[ci])
+		// Halving each part directly (not through a complex product with
+		// 0.5+0i) gives the same values, up to the sign of zeros.
+		s, t := zk+zc, zk-zc
+		e := complex(real(s)*0.5, imag(s)*0.5)
+		o := complex(imag(t)*0.5, -(real(t) * 0.5)) // −i·(zk−zc)/2
+		X[k] = e + w[k]*o
 	}
 }
 
@@ -242,8 +272,9 @@ func (p *realPlan) inverse(x []float64, X []complex128, buf []complex128) {
 	z, zt, tmp := buf[:h], buf[h:2*h], buf[2*h:3*h]
 	for k := range h {
 		xc := cmplx.Conj(X[h-k])
-		e := (X[k] + xc) * 0.5
-		o := (X[k] - xc) * 0.5 * cmplx.Conj(p.w[k])
+		s, t := X[k]+xc, X[k]-xc
+		e := complex(real(s)*0.5, imag(s)*0.5)
+		o := complex(real(t)*0.5, imag(t)*0.5) * cmplx.Conj(p.w[k])
 		z[k] = e + complex(-imag(o), real(o)) // e + i·o
 	}
 	p.half.inverse(zt, z, tmp)
@@ -259,7 +290,10 @@ func (p *realPlan) inverse(x []float64, X []complex128, buf []complex128) {
 // product of the radices done so far and M = n/L, the buffer holds the
 // length-L DFTs of the M stride-M subsequences x[s], x[s+M], …, stored at
 // [f·M + s]; a radix-r stage merges r of them with twiddles W_{L·r}^{q·f}.
-// Every inner loop runs over contiguous s.
+// Every inner loop runs over contiguous s. Products with the real
+// constants of the radix-3 and radix-5 butterflies are taken part by part:
+// half the multiplications of the complex products in [fftPlan.rec], and
+// the same values up to the sign of zeros.
 func (p *fftPlan) stockham(a, b []complex128) []complex128 {
 	n := p.n
 	tw := p.tw
@@ -268,6 +302,18 @@ func (p *fftPlan) stockham(a, b []complex128) []complex128 {
 		Mn := n / (L * r) // M'
 		M := Mn * r
 		ts := Mn // W_{L·r}^{x} = tw[x·M']
+		if Mn < stockhamShortRun {
+			p.stageShort(a, b, r, L, Mn)
+			a, b = b, a
+			L *= r
+			continue
+		}
+		if L == 1 && r != 5 {
+			stageFirst(a, b, r, Mn)
+			a, b = b, a
+			L *= r
+			continue
+		}
 		switch r {
 		case 2:
 			for f := range L {
@@ -317,7 +363,7 @@ func (p *fftPlan) stockham(a, b []complex128) []complex128 {
 					a1 := in1[s] * w1
 					a2 := in2[s] * w2
 					sm, d := a1+a2, a1-a2
-					t := a0 - complex(0.5, 0)*sm
+					t := a0 - complex(0.5*real(sm), 0.5*imag(sm))
 					u := complex(h*imag(d), -h*real(d))
 					o0[s] = a0 + sm
 					o1[s] = t + u
@@ -338,10 +384,10 @@ func (p *fftPlan) stockham(a, b []complex128) []complex128 {
 					a4 := a[base+4*Mn+s] * w4
 					b1, b4 := a1+a4, a1-a4
 					b2, b3 := a2+a3, a2-a3
-					t1 := a0 + complex(c1, 0)*b1 + complex(c2, 0)*b2
-					t2 := a0 + complex(c2, 0)*b1 + complex(c1, 0)*b2
-					u1 := complex(s1, 0)*b4 + complex(s2, 0)*b3
-					u2 := complex(s2, 0)*b4 - complex(s1, 0)*b3
+					t1 := a0 + complex(c1*real(b1), c1*imag(b1)) + complex(c2*real(b2), c2*imag(b2))
+					t2 := a0 + complex(c2*real(b1), c2*imag(b1)) + complex(c1*real(b2), c1*imag(b2))
+					u1 := complex(s1*real(b4), s1*imag(b4)) + complex(s2*real(b3), s2*imag(b3))
+					u2 := complex(s2*real(b4), s2*imag(b4)) - complex(s1*real(b3), s1*imag(b3))
 					mi1 := complex(imag(u1), -real(u1))
 					mi2 := complex(imag(u2), -real(u2))
 					b[f*Mn+s] = a0 + b1 + b2
@@ -356,4 +402,143 @@ func (p *fftPlan) stockham(a, b []complex128) []complex128 {
 		L *= r
 	}
 	return a
+}
+
+// stockhamShortRun is the inner-run length below which a Stockham stage
+// loops over the sub-transforms innermost ([fftPlan.stageShort]): with
+// only a few contiguous points per sub-transform, the per-sub-transform
+// set-up of the long-run loops costs more than the butterflies.
+const stockhamShortRun = 8
+
+// stageShort is one radix-r Stockham stage (see [fftPlan.stockham]) with
+// the loops exchanged: s outermost, f innermost. Every butterfly performs
+// exactly the same operations as in the long-run loops, so the results are
+// bit-identical.
+func (p *fftPlan) stageShort(a, b []complex128, r, L, Mn int) {
+	tw := p.tw
+	M := Mn * r
+	ts := Mn
+	n := p.n
+	a, b = a[:n], b[:n]
+	switch r {
+	case 2:
+		for s := range Mn {
+			for f := range L {
+				w1 := tw[f*ts]
+				i := f*M + s
+				x0, x1 := a[i], a[i+Mn]*w1
+				o := f*Mn + s
+				b[o], b[o+L*Mn] = x0+x1, x0-x1
+			}
+		}
+	case 4:
+		LM := L * Mn
+		for s := range Mn {
+			for f := range L {
+				w1, w2, w3 := tw[f*ts], tw[2*f*ts], tw[3*f*ts]
+				i := f*M + s
+				a0 := a[i]
+				a1 := a[i+Mn] * w1
+				a2 := a[i+2*Mn] * w2
+				a3 := a[i+3*Mn] * w3
+				s02, d02 := a0+a2, a0-a2
+				s13, d13 := a1+a3, a1-a3
+				md := complex(imag(d13), -real(d13))
+				o := f*Mn + s
+				b[o] = s02 + s13
+				b[o+LM] = d02 + md
+				b[o+2*LM] = s02 - s13
+				b[o+3*LM] = d02 - md
+			}
+		}
+	case 3:
+		h := -imag(w3)
+		LM := L * Mn
+		for s := range Mn {
+			for f := range L {
+				w1, w2 := tw[f*ts], tw[2*f*ts]
+				i := f*M + s
+				a0 := a[i]
+				a1 := a[i+Mn] * w1
+				a2 := a[i+2*Mn] * w2
+				sm, d := a1+a2, a1-a2
+				t := a0 - complex(0.5*real(sm), 0.5*imag(sm))
+				u := complex(h*imag(d), -h*real(d))
+				o := f*Mn + s
+				b[o] = a0 + sm
+				b[o+LM] = t + u
+				b[o+2*LM] = t - u
+			}
+		}
+	case 5:
+		c1, c2 := real(w5[1]), real(w5[2])
+		s1, s2 := -imag(w5[1]), -imag(w5[2])
+		LM := L * Mn
+		for s := range Mn {
+			for f := range L {
+				w1, w2, w3, w4 := tw[f*ts], tw[2*f*ts], tw[3*f*ts], tw[4*f*ts]
+				i := f*M + s
+				a0 := a[i]
+				a1 := a[i+Mn] * w1
+				a2 := a[i+2*Mn] * w2
+				a3 := a[i+3*Mn] * w3
+				a4 := a[i+4*Mn] * w4
+				b1, b4 := a1+a4, a1-a4
+				b2, b3 := a2+a3, a2-a3
+				t1 := a0 + complex(c1*real(b1), c1*imag(b1)) + complex(c2*real(b2), c2*imag(b2))
+				t2 := a0 + complex(c2*real(b1), c2*imag(b1)) + complex(c1*real(b2), c1*imag(b2))
+				u1 := complex(s1*real(b4), s1*imag(b4)) + complex(s2*real(b3), s2*imag(b3))
+				u2 := complex(s2*real(b4), s2*imag(b4)) - complex(s1*real(b3), s1*imag(b3))
+				mi1 := complex(imag(u1), -real(u1))
+				mi2 := complex(imag(u2), -real(u2))
+				o := f*Mn + s
+				b[o] = a0 + b1 + b2
+				b[o+LM] = t1 + mi1
+				b[o+4*LM] = t1 - mi1
+				b[o+2*LM] = t2 + mi2
+				b[o+3*LM] = t2 - mi2
+			}
+		}
+	}
+}
+
+// stageFirst is the first Stockham stage (L = 1) for radix 2, 3 or 4,
+// where every twiddle factor is 1: the products with them are left out,
+// which changes nothing but possibly the sign of zeros.
+func stageFirst(a, b []complex128, r, Mn int) {
+	switch r {
+	case 2:
+		in0, in1 := a[:Mn], a[Mn:2*Mn]
+		o0, o1 := b[:Mn], b[Mn:2*Mn]
+		for s := range Mn {
+			x0, x1 := in0[s], in1[s]
+			o0[s], o1[s] = x0+x1, x0-x1
+		}
+	case 4:
+		in0, in1, in2, in3 := a[:Mn], a[Mn:2*Mn], a[2*Mn:3*Mn], a[3*Mn:4*Mn]
+		o0, o1, o2, o3 := b[:Mn], b[Mn:2*Mn], b[2*Mn:3*Mn], b[3*Mn:4*Mn]
+		for s := range Mn {
+			a0, a1, a2, a3 := in0[s], in1[s], in2[s], in3[s]
+			s02, d02 := a0+a2, a0-a2
+			s13, d13 := a1+a3, a1-a3
+			md := complex(imag(d13), -real(d13))
+			o0[s] = s02 + s13
+			o1[s] = d02 + md
+			o2[s] = s02 - s13
+			o3[s] = d02 - md
+		}
+	case 3:
+		h := -imag(w3)
+		in0, in1, in2 := a[:Mn], a[Mn:2*Mn], a[2*Mn:3*Mn]
+		o0, o1, o2 := b[:Mn], b[Mn:2*Mn], b[2*Mn:3*Mn]
+		for s := range Mn {
+			a0, a1, a2 := in0[s], in1[s], in2[s]
+			sm, d := a1+a2, a1-a2
+			t := a0 - complex(0.5*real(sm), 0.5*imag(sm))
+			u := complex(h*imag(d), -h*real(d))
+			o0[s] = a0 + sm
+			o1[s] = t + u
+			o2[s] = t - u
+		}
+	}
 }

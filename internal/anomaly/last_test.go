@@ -3,6 +3,7 @@ package anomaly
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -180,6 +181,43 @@ func TestRunningMedian_MatchesNaive(t *testing.T) {
 		}
 		if got != want {
 			t.Fatalf("median n=%d: got %v, want %v", n, got, want)
+		}
+	}
+}
+
+func TestSelectKth_MatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 61))
+	for _, sel := range []struct {
+		name string
+		f    func([]float64, int) float64
+	}{{"branchfree", selectKth}, {"hoare", selectKthHoare}} {
+		for trial := range 400 {
+			n := 1 + rng.IntN(300)
+			x := make([]float64, n)
+			for i := range x {
+				switch trial % 4 {
+				case 0:
+					x[i] = rng.NormFloat64()
+				case 1:
+					x[i] = float64(rng.IntN(3)) // long runs of ties
+				case 2:
+					x[i] = float64(i) // sorted
+				default:
+					x[i] = float64(n - i) // reversed
+				}
+			}
+			want := append([]float64(nil), x...)
+			slices.Sort(want)
+			k := rng.IntN(n)
+			got := sel.f(x, k)
+			if got != want[k] || x[k] != want[k] {
+				t.Fatalf("%s n=%d k=%d: got %v, want %v", sel.name, n, k, got, want[k])
+			}
+			for i := range x {
+				if i < k && x[i] > got || i > k && x[i] < got {
+					t.Fatalf("%s n=%d k=%d: x[%d]=%v on the wrong side of %v", sel.name, n, k, i, x[i], got)
+				}
+			}
 		}
 	}
 }

@@ -72,7 +72,7 @@ func severityOf(r float64) float64 {
 // c has level |c| exactly.
 func seriesLevel(ar *arena, expected []float64) []float64 {
 	n := len(expected)
-	a := ar.floats(n)
+	a := ar.scratch(n)
 	mean := 0.0
 	for i, v := range expected {
 		a[i] = math.Abs(v)

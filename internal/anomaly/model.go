@@ -70,8 +70,9 @@ func fitSeries(ar *arena, x []float64, p int, cfg *modelConfig) *fit {
 	{
 		c := sample(ar, x)
 		k := len(c) * 99 / 100
-		hi := selectKth(c, k)
-		lo := selectKth(c[:k+1], len(c)/100) // everything left of k is ≤ hi
+		// Values in time order: see selectKthHoare.
+		hi := selectKthHoare(c, k)
+		lo := selectKthHoare(c[:k+1], len(c)/100) // everything left of k is ≤ hi
 		f.spread = hi - lo
 	}
 	if p < 2 || n < 2*p {
@@ -85,13 +86,13 @@ func fitSeries(ar *arena, x []float64, p int, cfg *modelConfig) *fit {
 		xc := x
 		for pass := 0; pass < cfg.seasonPasses; pass++ {
 			trend := cycleMean(ar, xc, p)
-			d := ar.floats(n)
+			d := ar.scratch(n)
 			for i := range d {
 				d[i] = xc[i] - trend[i]
 			}
 			f.season = seasonalProfile(ar, d, p)
-			for i := range f.seasonal {
-				f.seasonal[i] = f.season[i%p]
+			for i := 0; i < n; i += p { // f.seasonal[i] = f.season[i%p]
+				copy(f.seasonal[i:], f.season)
 			}
 			if pass+1 < cfg.seasonPasses {
 				// Replace outliers before re-estimating the cycle means.
@@ -112,18 +113,18 @@ func fitSeries(ar *arena, x []float64, p int, cfg *modelConfig) *fit {
 // current seasonal component.
 func (f *fit) levelFit(ar *arena, x []float64, w int, cfg *modelConfig) {
 	n := len(x)
-	y := ar.floats(n)
+	y := ar.scratch(n)
 	for i := range y {
 		y[i] = x[i] - f.seasonal[i]
 	}
 	lm := runningMedian(ar, y, w)
-	r0 := ar.floats(n)
+	r0 := ar.scratch(n)
 	for i := range r0 {
 		r0[i] = y[i] - lm[i]
 	}
-	s0 := robustScale(r0)
+	s0 := robustScaleAr(ar, r0)
 	lim := cfg.winsorZ * s0
-	yc := ar.floats(n)
+	yc := ar.scratch(n)
 	for i := range yc {
 		yc[i] = lm[i] + min(max(r0[i], -lim), lim)
 	}
@@ -133,8 +134,8 @@ func (f *fit) levelFit(ar *arena, x []float64, w int, cfg *modelConfig) {
 		f.win-- // runningMedian uses the odd window below
 	}
 	f.level = movingAverage(ar, lm, cfg.smoothHalf)
-	f.expected = ar.floats(n)
-	f.resid = ar.floats(n)
+	f.expected = ar.scratch(n)
+	f.resid = ar.scratch(n)
 	for i := range x {
 		f.expected[i] = f.level[i] + f.seasonal[i]
 		f.resid[i] = x[i] - f.expected[i]
@@ -144,7 +145,7 @@ func (f *fit) levelFit(ar *arena, x []float64, w int, cfg *modelConfig) {
 // scaleFit computes the local residual scale.
 func (f *fit) scaleFit(ar *arena, cfg *modelConfig) {
 	n := len(f.resid)
-	g := robustScale(f.resid)
+	g := robustScaleAr(ar, f.resid)
 	if g == 0 {
 		// Mostly exact fit: use the mean absolute residual instead so that
 		// a few deviations are not infinitely significant.
@@ -163,12 +164,12 @@ func (f *fit) scaleFit(ar *arena, cfg *modelConfig) {
 		q := selectKth(a, k)
 		g = max(g, q/normalQuantile(0.5+cfg.tailQ/2))
 	}
-	a := ar.floats(n)
+	a := ar.scratch(n)
 	for i, v := range f.resid {
 		a[i] = min(math.Abs(v), 4*g)
 	}
 	loc := movingAverageClamped(ar, a, cfg.scaleHalf)
-	f.sigma = ar.floats(n)
+	f.sigma = ar.scratch(n)
 	floor := max(cfg.floorFrac*f.spread, 1e-12)
 	for i := range f.sigma {
 		f.sigma[i] = max(1.2533*loc[i], cfg.globalShare*g, floor)
@@ -178,32 +179,40 @@ func (f *fit) scaleFit(ar *arena, cfg *modelConfig) {
 // movingAverageClamped is a moving average over a fixed-length window of
 // 2h+1 points that is shifted (not shrunk) near the ends.
 func movingAverageClamped(ar *arena, x []float64, h int) []float64 {
-	n := len(x)
-	w := min(2*h+1, n)
-	cs := ar.floats(n + 1)
-	for i, v := range x {
-		cs[i+1] = cs[i] + v
-	}
-	out := ar.floats(n)
-	for i := range n {
-		a := min(max(i-w/2, 0), n-w)
-		out[i] = (cs[a+w] - cs[a]) / float64(w)
-	}
-	return out
+	return shiftedMean(ar, x, min(2*h+1, len(x)))
 }
 
 // cycleMean is the mean over a window of exactly p points around each
 // index (shifted near the ends), which removes a period-p pattern.
 func cycleMean(ar *arena, x []float64, p int) []float64 {
+	return shiftedMean(ar, x, p)
+}
+
+// shiftedMean is the mean of x over the w points (1 ≤ w ≤ len(x)) from
+// a = min(max(i−w/2, 0), n−w) for each index i.
+func shiftedMean(ar *arena, x []float64, w int) []float64 {
 	n := len(x)
-	cs := ar.floats(n + 1)
+	cs := ar.scratch(n + 1)
+	cs[0] = 0
+	sum := 0.0 // in a register: no store-to-load round trip per element
 	for i, v := range x {
-		cs[i+1] = cs[i] + v
+		sum += v
+		cs[i+1] = sum
 	}
-	out := ar.floats(n)
-	for i := range n {
-		a := min(max(i-p/2, 0), n-p)
-		out[i] = (cs[a+p] - cs[a]) / float64(p)
+	out := ar.scratch(n)
+	// a is constant at both ends and i−w/2 in between.
+	h, fw := w/2, float64(w)
+	first := (cs[w] - cs[0]) / fw
+	last := (cs[n] - cs[n-w]) / fw
+	mid0, mid1 := min(h, n), max(n-w+h, h)
+	for i := range mid0 {
+		out[i] = first
+	}
+	for i := mid0; i < mid1; i++ {
+		out[i] = (cs[i-h+w] - cs[i-h]) / fw
+	}
+	for i := mid1; i < n; i++ {
+		out[i] = last
 	}
 	return out
 }
@@ -212,7 +221,7 @@ func cycleMean(ar *arena, x []float64, p int) []float64 {
 // and lightly smoothed across neighbouring phases for long periods.
 func seasonalProfile(ar *arena, d []float64, p int) []float64 {
 	n := len(d)
-	prof := ar.floats(p)
+	prof := ar.scratch(p)
 	buf := ar.floats(n/p + 1)[:0]
 	for ph := range p {
 		buf = buf[:0]
@@ -222,11 +231,17 @@ func seasonalProfile(ar *arena, d []float64, p int) []float64 {
 		prof[ph] = medianInPlace(buf)
 	}
 	if h := p / 48; h > 0 {
-		sm := ar.floats(p)
+		sm := ar.scratch(p)
 		for ph := range p {
 			s := 0.0
 			for k := -h; k <= h; k++ {
-				s += prof[((ph+k)%p+p)%p]
+				j := ph + k // modulo p, without dividing (h < p)
+				if j < 0 {
+					j += p
+				} else if j >= p {
+					j -= p
+				}
+				s += prof[j]
 			}
 			sm[ph] = s / float64(2*h+1)
 		}

@@ -38,7 +38,7 @@ func periodOf(ar *arena, values []float64) int {
 	}
 	x := normalise(ar, values)
 	detrendLinear(x)
-	sd := robustScale(x)
+	sd := robustScaleAr(ar, x)
 	if sd == 0 {
 		// More than half the points equal: fall back to the plain standard
 		// deviation so sparse patterns still count.
@@ -51,7 +51,9 @@ func periodOf(ar *arena, values []float64) int {
 			return 0
 		}
 	}
-	med := median(x)
+	c := ar.scratch(n)
+	copy(c, x)
+	med := medianInPlaceOrdered(c)
 	for i, v := range x {
 		x[i] = min(max(v-med, -4*sd), 4*sd)
 	}
@@ -119,7 +121,7 @@ func autocorr(ar *arena, x []float64, lags int) []float64 {
 	h := m / 2
 	xs := ar.floats(m)
 	copy(xs, x)
-	spec := ar.complexes(h + 1 + 3*h)
+	spec := ar.complexScratch(h + 1 + 3*h)
 	X, buf := spec[:h+1], spec[h+1:]
 	p.forward(X, xs, buf)
 	for i, v := range X {
@@ -130,7 +132,7 @@ func autocorr(ar *arena, x []float64, lags int) []float64 {
 	if !(r0 > 0) || math.IsInf(r0, 0) {
 		return nil
 	}
-	out := ar.floats(lags)
+	out := ar.scratch(lags)
 	for k := range out {
 		out[k] = xs[k] / r0
 	}
@@ -151,10 +153,14 @@ func normalise(ar *arena, x []float64) []float64 {
 	return out
 }
 
+// maxAbs returns max|x| (0 for empty x) of finite x. A plain comparison
+// keeps the loop free of the NaN and signed-zero handling of max.
 func maxAbs(x []float64) float64 {
 	s := 0.0
 	for _, v := range x {
-		s = max(s, math.Abs(v))
+		if a := math.Abs(v); a > s {
+			s = a
+		}
 	}
 	return s
 }

@@ -24,25 +24,87 @@ func median(x []float64) float64 {
 // medianInPlace returns the median of x, reordering x. It runs in expected
 // linear time (quickselect with a median-of-three pivot).
 func medianInPlace(x []float64) float64 {
+	return medianBy(x, selectKth)
+}
+
+// medianInPlaceOrdered is medianInPlace for values in time order from a
+// smooth series (see selectKthHoare).
+func medianInPlaceOrdered(x []float64) float64 {
+	return medianBy(x, selectKthHoare)
+}
+
+func medianBy(x []float64, sel func([]float64, int) float64) float64 {
 	n := len(x)
 	if n == 0 {
 		return 0
 	}
-	hi := selectKth(x, n/2)
+	hi := sel(x, n/2)
 	if n%2 == 1 {
 		return hi
 	}
-	// The lower middle is the maximum of the part left of n/2.
+	// The lower middle is the maximum of the part left of n/2 (as by
+	// max, +0 above −0; the plain comparison keeps the loop fast).
 	lo := x[0]
 	for _, v := range x[1 : n/2] {
-		lo = max(lo, v)
+		if v > lo || v == lo && lo == 0 && math.Signbit(lo) {
+			lo = v
+		}
 	}
 	return lo/2 + hi/2
 }
 
 // selectKth reorders x so that x[k] is the k-th smallest value, everything
-// before it ≤ x[k] and everything after ≥ x[k], and returns x[k].
+// before it ≤ x[k] and everything after ≥ x[k], and returns x[k]. It is a
+// quickselect with a median-of-three pivot and branch-free partitioning
+// (the comparisons of a partition are unpredictable, so branches would
+// cost a misprediction every other element): one pass moves the elements
+// below the pivot to the front; when there are none, a second one moves
+// the elements equal to it next, so runs of equal values cannot make it
+// quadratic.
 func selectKth(x []float64, k int) float64 {
+	lo, hi := 0, len(x) // half-open
+	for hi-lo > 16 {
+		a, b, c := x[lo], x[lo+(hi-lo)/2], x[hi-1]
+		p := max(min(a, b), min(max(a, b), c)) // median of three
+		// [lo, i) < p ≤ [i, j)
+		i := lo
+		for j := lo; j < hi; j++ {
+			v := x[j]
+			x[j] = x[i]
+			x[i] = v
+			i += b2i(v < p)
+		}
+		if k < i {
+			hi = i
+			continue
+		}
+		if i > lo {
+			lo = i
+			continue
+		}
+		// Nothing below p: p is the minimum, so k may lie in the run of
+		// values equal to it. [i, e) == p < [e, hi)
+		e := i
+		for j := i; j < hi; j++ {
+			v := x[j]
+			x[j] = x[e]
+			x[e] = v
+			e += b2i(v <= p)
+		}
+		if k < e {
+			return x[k]
+		}
+		lo = e
+	}
+	insertionSort(x[lo:hi])
+	return x[k]
+}
+
+// selectKthHoare is selectKth by Hoare partitioning with branches. On
+// values in time order from a smooth series (long monotone runs) its
+// branches are predictable and it beats the branch-free selectKth, which
+// wins on shuffled data such as residuals. Same contract as selectKth.
+func selectKthHoare(x []float64, k int) float64 {
 	lo, hi := 0, len(x)-1
 	for hi > lo {
 		if hi-lo < 16 {
@@ -108,13 +170,20 @@ const robustScaleSample = 2048
 // It is 0 when more than half of the values are equal. Long inputs are
 // subsampled to about robustScaleSample evenly spaced points.
 func robustScale(x []float64) float64 {
+	return robustScaleAr(nil, x)
+}
+
+// robustScaleAr is robustScale with scratch space from ar. The absolute
+// deviations are taken in place on the sample that the median reordered:
+// the median of a multiset does not depend on the order, so no copy in
+// the original order is needed.
+func robustScaleAr(ar *arena, x []float64) float64 {
 	if len(x) == 0 {
 		return 0
 	}
-	c := sample(nil, x)
-	x = slices.Clone(c)
+	c := sample(ar, x)
 	m := medianInPlace(c)
-	for i, v := range x {
+	for i, v := range c {
 		c[i] = math.Abs(v - m)
 	}
 	return madToSigma * medianInPlace(c)
@@ -140,7 +209,7 @@ func runningMedian(ar *arena, x []float64, w int) []float64 {
 		return out
 	}
 	h := w / 2
-	win := ar.floats(w)
+	win := ar.scratch(w)
 	copy(win, x[:w])
 	insertionSort(win)
 	for i := 0; i <= h; i++ {
@@ -173,6 +242,14 @@ func runningMedian(ar *arena, x []float64, w int) []float64 {
 	return out
 }
 
+// b2i is 1 for true and 0 for false; the compiler makes it branch-free.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // movingAverage returns the centred moving average of x with half-width h,
 // truncated symmetrically at the ends (out[0] = x[0]).
 func movingAverage(ar *arena, x []float64, h int) []float64 {
@@ -181,9 +258,12 @@ func movingAverage(ar *arena, x []float64, h int) []float64 {
 	if n == 0 {
 		return out
 	}
-	cs := ar.floats(n + 1)
+	cs := ar.scratch(n + 1)
+	cs[0] = 0
+	sum := 0.0 // in a register: no store-to-load round trip per element
 	for i, v := range x {
-		cs[i+1] = cs[i] + v
+		sum += v
+		cs[i+1] = sum
 	}
 	for i := range n {
 		k := min(h, i, n-1-i)
@@ -194,7 +274,7 @@ func movingAverage(ar *arena, x []float64, h int) []float64 {
 
 // trailingMean returns, for each i, the mean of x[max(0,i-w+1) .. i].
 func trailingMean(ar *arena, x []float64, w int) []float64 {
-	out := ar.floats(len(x))
+	out := ar.scratch(len(x))
 	s := 0.0
 	for i, v := range x {
 		s += v
@@ -208,10 +288,10 @@ func trailingMean(ar *arena, x []float64, w int) []float64 {
 
 // finiteOr returns v if it is finite, else def.
 func finiteOr(v, def float64) float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return def
+	if v-v == 0 { // NaN and ±Inf give NaN
+		return v
 	}
-	return v
+	return def
 }
 
 // sample returns a copy of x, or of about robustScaleSample evenly spaced
@@ -222,7 +302,7 @@ func sample(ar *arena, x []float64) []float64 {
 	if len(x) > robustScaleSample {
 		step = (len(x) + robustScaleSample - 1) / robustScaleSample
 	}
-	c := ar.floats((len(x) + step - 1) / step)
+	c := ar.scratch((len(x) + step - 1) / step)
 	for i := range c {
 		c[i] = x[i*step]
 	}
