@@ -266,21 +266,30 @@ func (p *realPlan) forward(X []complex128, x []float64, buf []complex128) {
 }
 
 // inverse writes the real sequence (length n, normalised) whose Hermitian
-// spectrum has first n/2+1 coefficients X. buf needs 3·(n/2) elements.
+// spectrum has first n/2+1 coefficients X. buf needs 2·(n/2) elements.
 func (p *realPlan) inverse(x []float64, X []complex128, buf []complex128) {
 	h := p.n / 2
-	z, zt, tmp := buf[:h], buf[h:2*h], buf[2*h:3*h]
+	if h == 0 {
+		return
+	}
+	// The half-length inverse transform ([fftPlan.inverse]) is inlined:
+	// the conjugation goes into the packing loop and the conjugation and
+	// 1/h scaling of its result into the unpacking loop, the same
+	// operations in two passes fewer.
+	z, zt := buf[:h], buf[h:2*h]
 	for k := range h {
 		xc := cmplx.Conj(X[h-k])
 		s, t := X[k]+xc, X[k]-xc
 		e := complex(real(s)*0.5, imag(s)*0.5)
 		o := complex(real(t)*0.5, imag(t)*0.5) * cmplx.Conj(p.w[k])
-		z[k] = e + complex(-imag(o), real(o)) // e + i·o
+		z[k] = cmplx.Conj(e + complex(-imag(o), real(o))) // conj(e + i·o)
 	}
-	p.half.inverse(zt, z, tmp)
-	for k := range h {
-		x[2*k] = real(zt[k])
-		x[2*k+1] = imag(zt[k])
+	res := p.half.stockham(z, zt)
+	inv := 1 / float64(h)
+	x = x[:2*h]
+	for k, v := range res[:h] {
+		x[2*k] = real(v) * inv
+		x[2*k+1] = -imag(v) * inv
 	}
 }
 
@@ -293,7 +302,10 @@ func (p *realPlan) inverse(x []float64, X []complex128, buf []complex128) {
 // Every inner loop runs over contiguous s. Products with the real
 // constants of the radix-3 and radix-5 butterflies are taken part by part:
 // half the multiplications of the complex products in [fftPlan.rec], and
-// the same values up to the sign of zeros.
+// the same values up to the sign of zeros. The first and last stages and
+// those with short runs have their own loops ([stageFirst],
+// [fftPlan.stageLast], [fftPlan.stageShort]); the long-run loops index
+// slices of the run length, so they carry no bounds checks.
 func (p *fftPlan) stockham(a, b []complex128) []complex128 {
 	n := p.n
 	tw := p.tw
@@ -302,6 +314,12 @@ func (p *fftPlan) stockham(a, b []complex128) []complex128 {
 		Mn := n / (L * r) // M'
 		M := Mn * r
 		ts := Mn // W_{L·r}^{x} = tw[x·M']
+		if Mn == 1 {
+			p.stageLast(a, b, r, L)
+			a, b = b, a
+			L *= r
+			continue
+		}
 		if Mn < stockhamShortRun {
 			p.stageShort(a, b, r, L, Mn)
 			a, b = b, a
@@ -320,7 +338,8 @@ func (p *fftPlan) stockham(a, b []complex128) []complex128 {
 				w1 := tw[f*ts]
 				in0, in1 := a[f*M:f*M+Mn], a[f*M+Mn:f*M+2*Mn]
 				o0, o1 := b[f*Mn:f*Mn+Mn], b[(f+L)*Mn:(f+L)*Mn+Mn]
-				for s := range Mn {
+				in1, o0, o1 = in1[:len(in0)], o0[:len(in0)], o1[:len(in0)] // no bounds checks below
+				for s := range in0 {
 					x0, x1 := in0[s], in1[s]*w1
 					o0[s], o1[s] = x0+x1, x0-x1
 				}
@@ -335,7 +354,9 @@ func (p *fftPlan) stockham(a, b []complex128) []complex128 {
 				o1 := b[(f+L)*Mn : (f+L)*Mn+Mn]
 				o2 := b[(f+2*L)*Mn : (f+2*L)*Mn+Mn]
 				o3 := b[(f+3*L)*Mn : (f+3*L)*Mn+Mn]
-				for s := range Mn {
+				in1, in2, in3 = in1[:len(in0)], in2[:len(in0)], in3[:len(in0)]
+				o0, o1, o2, o3 = o0[:len(in0)], o1[:len(in0)], o2[:len(in0)], o3[:len(in0)]
+				for s := range in0 {
 					a0 := in0[s]
 					a1 := in1[s] * w1
 					a2 := in2[s] * w2
@@ -358,7 +379,9 @@ func (p *fftPlan) stockham(a, b []complex128) []complex128 {
 				o0 := b[f*Mn : f*Mn+Mn]
 				o1 := b[(f+L)*Mn : (f+L)*Mn+Mn]
 				o2 := b[(f+2*L)*Mn : (f+2*L)*Mn+Mn]
-				for s := range Mn {
+				in1, in2 = in1[:len(in0)], in2[:len(in0)]
+				o0, o1, o2 = o0[:len(in0)], o1[:len(in0)], o2[:len(in0)]
+				for s := range in0 {
 					a0 := in0[s]
 					a1 := in1[s] * w1
 					a2 := in2[s] * w2
@@ -376,12 +399,20 @@ func (p *fftPlan) stockham(a, b []complex128) []complex128 {
 			for f := range L {
 				w1, w2, w3, w4 := tw[f*ts], tw[2*f*ts], tw[3*f*ts], tw[4*f*ts]
 				base := f * M
-				for s := range Mn {
-					a0 := a[base+s]
-					a1 := a[base+Mn+s] * w1
-					a2 := a[base+2*Mn+s] * w2
-					a3 := a[base+3*Mn+s] * w3
-					a4 := a[base+4*Mn+s] * w4
+				in0 := a[base : base+Mn]
+				in1, in2 := a[base+Mn : base+2*Mn][:len(in0)], a[base+2*Mn : base+3*Mn][:len(in0)]
+				in3, in4 := a[base+3*Mn : base+4*Mn][:len(in0)], a[base+4*Mn : base+5*Mn][:len(in0)]
+				o0 := b[f*Mn : f*Mn+Mn][:len(in0)]
+				o1 := b[(f+L)*Mn : (f+L)*Mn+Mn][:len(in0)]
+				o2 := b[(f+2*L)*Mn : (f+2*L)*Mn+Mn][:len(in0)]
+				o3 := b[(f+3*L)*Mn : (f+3*L)*Mn+Mn][:len(in0)]
+				o4 := b[(f+4*L)*Mn : (f+4*L)*Mn+Mn][:len(in0)]
+				for s := range in0 {
+					a0 := in0[s]
+					a1 := in1[s] * w1
+					a2 := in2[s] * w2
+					a3 := in3[s] * w3
+					a4 := in4[s] * w4
 					b1, b4 := a1+a4, a1-a4
 					b2, b3 := a2+a3, a2-a3
 					t1 := a0 + complex(c1*real(b1), c1*imag(b1)) + complex(c2*real(b2), c2*imag(b2))
@@ -390,11 +421,11 @@ func (p *fftPlan) stockham(a, b []complex128) []complex128 {
 					u2 := complex(s2*real(b4), s2*imag(b4)) - complex(s1*real(b3), s1*imag(b3))
 					mi1 := complex(imag(u1), -real(u1))
 					mi2 := complex(imag(u2), -real(u2))
-					b[f*Mn+s] = a0 + b1 + b2
-					b[(f+L)*Mn+s] = t1 + mi1
-					b[(f+4*L)*Mn+s] = t1 - mi1
-					b[(f+2*L)*Mn+s] = t2 + mi2
-					b[(f+3*L)*Mn+s] = t2 - mi2
+					o0[s] = a0 + b1 + b2
+					o1[s] = t1 + mi1
+					o4[s] = t1 - mi1
+					o2[s] = t2 + mi2
+					o3[s] = t2 - mi2
 				}
 			}
 		}
@@ -498,6 +529,84 @@ func (p *fftPlan) stageShort(a, b []complex128, r, L, Mn int) {
 				b[o+2*LM] = t2 + mi2
 				b[o+3*LM] = t2 - mi2
 			}
+		}
+	}
+}
+
+// stageLast is the last Stockham stage (M' = 1, so L = n/r): the inputs
+// of a butterfly are contiguous and the twiddles are tw[q·f]. Every
+// butterfly performs exactly the same operations as in the other stage
+// loops, so the results are bit-identical.
+func (p *fftPlan) stageLast(a, b []complex128, r, L int) {
+	tw := p.tw
+	switch r {
+	case 2:
+		in := a[:2*L]
+		o0, o1 := b[:L], b[L:2*L]
+		for f := range o0 {
+			x := in[2*f : 2*f+2 : 2*f+2]
+			x0, x1 := x[0], x[1]*tw[f]
+			o0[f], o1[f] = x0+x1, x0-x1
+		}
+	case 4:
+		in := a[:4*L]
+		o0, o1, o2, o3 := b[:L], b[L:2*L], b[2*L:3*L], b[3*L:4*L]
+		for f := range o0 {
+			x := in[4*f : 4*f+4 : 4*f+4]
+			a0 := x[0]
+			a1 := x[1] * tw[f]
+			a2 := x[2] * tw[2*f]
+			a3 := x[3] * tw[3*f]
+			s02, d02 := a0+a2, a0-a2
+			s13, d13 := a1+a3, a1-a3
+			md := complex(imag(d13), -real(d13))
+			o0[f] = s02 + s13
+			o1[f] = d02 + md
+			o2[f] = s02 - s13
+			o3[f] = d02 - md
+		}
+	case 3:
+		h := -imag(w3)
+		in := a[:3*L]
+		o0, o1, o2 := b[:L], b[L:2*L], b[2*L:3*L]
+		tw = tw[:2*L]
+		for f := range o0 {
+			x := in[3*f : 3*f+3 : 3*f+3]
+			a0 := x[0]
+			a1 := x[1] * tw[f]
+			a2 := x[2] * tw[2*f]
+			sm, d := a1+a2, a1-a2
+			t := a0 - complex(0.5*real(sm), 0.5*imag(sm))
+			u := complex(h*imag(d), -h*real(d))
+			o0[f] = a0 + sm
+			o1[f] = t + u
+			o2[f] = t - u
+		}
+	case 5:
+		c1, c2 := real(w5[1]), real(w5[2])
+		s1, s2 := -imag(w5[1]), -imag(w5[2])
+		in := a[:5*L]
+		o0, o1, o2, o3, o4 := b[:L], b[L:2*L], b[2*L:3*L], b[3*L:4*L], b[4*L:5*L]
+		for f := range o0 {
+			x := in[5*f : 5*f+5 : 5*f+5]
+			a0 := x[0]
+			a1 := x[1] * tw[f]
+			a2 := x[2] * tw[2*f]
+			a3 := x[3] * tw[3*f]
+			a4 := x[4] * tw[4*f]
+			b1, b4 := a1+a4, a1-a4
+			b2, b3 := a2+a3, a2-a3
+			t1 := a0 + complex(c1*real(b1), c1*imag(b1)) + complex(c2*real(b2), c2*imag(b2))
+			t2 := a0 + complex(c2*real(b1), c2*imag(b1)) + complex(c1*real(b2), c1*imag(b2))
+			u1 := complex(s1*real(b4), s1*imag(b4)) + complex(s2*real(b3), s2*imag(b3))
+			u2 := complex(s2*real(b4), s2*imag(b4)) - complex(s1*real(b3), s1*imag(b3))
+			mi1 := complex(imag(u1), -real(u1))
+			mi2 := complex(imag(u2), -real(u2))
+			o0[f] = a0 + b1 + b2
+			o1[f] = t1 + mi1
+			o4[f] = t1 - mi1
+			o2[f] = t2 + mi2
+			o3[f] = t2 - mi2
 		}
 	}
 }

@@ -28,7 +28,7 @@ const (
 func srExtend(ar *arena, x []float64) []float64 {
 	n := len(x)
 	total := nextSmoothEven(n + srExtendBy)
-	out := ar.floats(total)
+	out := ar.scratch(total)
 	copy(out, x)
 	pred := x[n-1]
 	if n >= srMinPoints {
@@ -58,7 +58,7 @@ func srSaliency(ar *arena, x []float64) []float64 {
 	ext := srExtend(ar, x)
 	m := len(ext)
 	p := planFor(m)
-	buf := ar.complexes(2 * m)
+	buf := ar.complexScratch(2 * m)
 	src, spec := buf[:m], buf[m:]
 	tmp := src // free until the inverse transform
 	// Real input: half a spectrum by the packed real FFT, the rest by
@@ -75,7 +75,7 @@ func srSaliency(ar *arena, x []float64) []float64 {
 	// e over the window (for the full window), so no logarithms are
 	// needed; |X[k]| = |X[m−k]| for a real input, so e is computed for
 	// half the spectrum only.
-	e := ar.floats(m)
+	e := ar.scratch(m)
 	for i := 0; i <= m/2; i++ {
 		c := spec[i]
 		a2 := real(c)*real(c) + imag(c)*imag(c)
@@ -91,7 +91,7 @@ func srSaliency(ar *arena, x []float64) []float64 {
 	for i, c := range spec {
 		a2 := real(c)*real(c) + imag(c)*imag(c)
 		if a2 <= srEps*srEps {
-			spec[i] = 0
+			spec[i] = cmplx.Conj(0)
 			continue
 		}
 		var f float64
@@ -104,13 +104,18 @@ func srSaliency(ar *arena, x []float64) []float64 {
 		default:
 			f = e[i] * e[i-1] * e[i-2]
 		}
-		spec[i] = complex(real(c)*f, imag(c)*f)
+		spec[i] = cmplx.Conj(complex(real(c)*f, imag(c)*f))
 	}
-	p.inverse(src, spec, ar.complexes(m))
-	out := ar.floats(n)
-	for i := range n {
-		c := src[i]
-		out[i] = math.Sqrt(real(c)*real(c) + imag(c)*imag(c))
+	// The inverse transform ([fftPlan.inverse]) is inlined: spec holds the
+	// conjugated coefficients, and the conjugation and 1/m scaling of the
+	// result are applied only to the n points used, with the same
+	// operations.
+	res := p.stockham(spec, src)
+	inv := 1 / float64(m)
+	out := ar.scratch(n)
+	for i, v := range res[:n] {
+		re, im := real(v)*inv, -imag(v)*inv
+		out[i] = math.Sqrt(re*re + im*im)
 	}
 	return out
 }
@@ -127,7 +132,7 @@ func srRawScores(ar *arena, x []float64) []float64 {
 	for _, v := range avg {
 		hi = max(hi, v)
 	}
-	out := ar.floats(len(sal))
+	out := ar.scratch(len(sal))
 	for i, v := range sal {
 		d := min(max(avg[i], srEps), max(hi, srEps))
 		out[i] = finiteOr(math.Abs(v-avg[i])/d, 0)
