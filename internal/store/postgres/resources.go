@@ -3,11 +3,11 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/vigilhq/vigil/internal/store/sqlrow"
 	"github.com/vigilhq/vigil/internal/vigil"
 )
 
@@ -29,43 +29,12 @@ func formatError(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
-}
-
-func jsonText(v any) string {
-	b, _ := json.Marshal(v)
-	if string(b) == "null" {
-		return "{}"
-	}
-	return string(b)
-}
-
-const endpointColumns = `name, description, auth_mode, public_network_access, tags, traffic, mirror_traffic, created_at, updated_at`
-
-type scanner interface{ Scan(dest ...any) error }
-
-func scanEndpoint(row scanner) (vigil.Endpoint, error) {
-	var e vigil.Endpoint
-	var tags, traffic, mirror, created, updated string
-	if err := row.Scan(&e.Name, &e.Description, &e.AuthMode, &e.PublicNetworkAccess, &tags, &traffic, &mirror, &created, &updated); err != nil {
-		return e, err
-	}
-	e.Tags, e.Traffic, e.MirrorTraffic = map[string]string{}, map[string]int{}, map[string]int{}
-	json.Unmarshal([]byte(tags), &e.Tags)
-	json.Unmarshal([]byte(traffic), &e.Traffic)
-	json.Unmarshal([]byte(mirror), &e.MirrorTraffic)
-	e.CreatedAt, e.UpdatedAt = parseTime(created), parseTime(updated)
-	return e, nil
-}
-
 // CreateEndpoint stores a new endpoint; EConflict when the name is taken.
 func (s *DB) CreateEndpoint(ctx context.Context, e *vigil.Endpoint) error {
 	now := s.Now().UTC()
 	e.CreatedAt, e.UpdatedAt = now, now
-	_, err := s.exec(ctx, `INSERT INTO endpoints (`+endpointColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		e.Name, e.Description, e.AuthMode, e.PublicNetworkAccess, jsonText(e.Tags), jsonText(e.Traffic), jsonText(e.MirrorTraffic),
+	_, err := s.exec(ctx, `INSERT INTO endpoints (`+sqlrow.EndpointColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		e.Name, e.Description, e.AuthMode, e.PublicNetworkAccess, sqlrow.JSONText(e.Tags), sqlrow.JSONText(e.Traffic), sqlrow.JSONText(e.MirrorTraffic),
 		now.Format(vigil.StoreTimeLayout), now.Format(vigil.StoreTimeLayout))
 	if err != nil && isUnique(err) {
 		return vigil.Errorf(vigil.EConflict, "endpoint %s already exists; use update to change it", e.Name)
@@ -75,7 +44,7 @@ func (s *DB) CreateEndpoint(ctx context.Context, e *vigil.Endpoint) error {
 
 // GetEndpoint returns the named endpoint; ENotFound when there is none.
 func (s *DB) GetEndpoint(ctx context.Context, name string) (vigil.Endpoint, error) {
-	e, err := scanEndpoint(s.db.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE name = $1`, name))
+	e, err := sqlrow.ScanEndpoint(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.EndpointColumns+` FROM endpoints WHERE name = $1`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, vigil.Errorf(vigil.ENotFound, "endpoint %s does not exist", name)
 	}
@@ -84,14 +53,14 @@ func (s *DB) GetEndpoint(ctx context.Context, name string) (vigil.Endpoint, erro
 
 // ListEndpoints returns every endpoint, sorted by name.
 func (s *DB) ListEndpoints(ctx context.Context) ([]vigil.Endpoint, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+endpointColumns+` FROM endpoints ORDER BY name`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlrow.EndpointColumns+` FROM endpoints ORDER BY name`)
 	if err != nil {
 		return nil, formatError("list endpoints", err)
 	}
 	defer rows.Close()
 	var out []vigil.Endpoint
 	for rows.Next() {
-		e, err := scanEndpoint(rows)
+		e, err := sqlrow.ScanEndpoint(rows)
 		if err != nil {
 			return nil, formatError("list endpoints", err)
 		}
@@ -109,7 +78,7 @@ func (s *DB) UpdateEndpoint(ctx context.Context, name string, update func(e *vig
 		return vigil.Endpoint{}, formatError("update endpoint", err)
 	}
 	defer tx.Rollback()
-	e, err := scanEndpoint(tx.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE name = $1 FOR UPDATE`, name))
+	e, err := sqlrow.ScanEndpoint(tx.QueryRowContext(ctx, `SELECT `+sqlrow.EndpointColumns+` FROM endpoints WHERE name = $1 FOR UPDATE`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, vigil.Errorf(vigil.ENotFound, "endpoint %s does not exist", name)
 	}
@@ -125,7 +94,7 @@ func (s *DB) UpdateEndpoint(ctx context.Context, name string, update func(e *vig
 	}
 	e.UpdatedAt = s.Now().UTC()
 	_, err = tx.ExecContext(ctx, `UPDATE endpoints SET description = $1, auth_mode = $2, public_network_access = $3, tags = $4, traffic = $5, mirror_traffic = $6, updated_at = $7 WHERE name = $8`,
-		e.Description, e.AuthMode, e.PublicNetworkAccess, jsonText(e.Tags), jsonText(e.Traffic), jsonText(e.MirrorTraffic), e.UpdatedAt.Format(vigil.StoreTimeLayout), name)
+		e.Description, e.AuthMode, e.PublicNetworkAccess, sqlrow.JSONText(e.Tags), sqlrow.JSONText(e.Traffic), sqlrow.JSONText(e.MirrorTraffic), e.UpdatedAt.Format(vigil.StoreTimeLayout), name)
 	if err != nil {
 		return e, formatError("update endpoint", err)
 	}
@@ -164,28 +133,6 @@ func deploymentNames(ctx context.Context, tx *sql.Tx, endpoint string) ([]string
 	return names, formatError("list deployments", rows.Err())
 }
 
-func scanDeployment(row scanner) (vigil.SealedDeployment, error) {
-	var d vigil.SealedDeployment
-	var spec, created, updated string
-	var dk sql.NullInt64
-	if err := row.Scan(&spec, &d.EnvSealed, &dk, &created, &updated); err != nil {
-		return d, err
-	}
-	if err := json.Unmarshal([]byte(spec), &d.Deployment); err != nil {
-		return d, fmt.Errorf("decode deployment: %w", err)
-	}
-	d.DataKeyID = dk.Int64
-	d.CreatedAt, d.UpdatedAt = parseTime(created), parseTime(updated)
-	return d, nil
-}
-
-func deploymentSpec(d vigil.Deployment) string {
-	d.EnvironmentVariables = nil
-	d.CreatedAt, d.UpdatedAt = time.Time{}, time.Time{}
-	b, _ := json.Marshal(d)
-	return string(b)
-}
-
 // CreateDeployment stores a new deployment of an existing endpoint. With
 // allTraffic, the endpoint's traffic becomes {d.Name: 100} in the same
 // transaction.
@@ -204,7 +151,7 @@ func (s *DB) CreateDeployment(ctx context.Context, d *vigil.SealedDeployment, al
 	now := s.Now().UTC()
 	d.CreatedAt, d.UpdatedAt = now, now
 	_, err = tx.ExecContext(ctx, `INSERT INTO deployments (endpoint, name, spec, env_sealed, data_key_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		d.EndpointName, d.Name, deploymentSpec(d.Deployment), d.EnvSealed, nullID(d.DataKeyID), now.Format(vigil.StoreTimeLayout), now.Format(vigil.StoreTimeLayout))
+		d.EndpointName, d.Name, sqlrow.DeploymentSpec(d.Deployment), d.EnvSealed, sqlrow.NullID(d.DataKeyID), now.Format(vigil.StoreTimeLayout), now.Format(vigil.StoreTimeLayout))
 	if err != nil && isUnique(err) {
 		return vigil.Errorf(vigil.EConflict, "deployment %s of endpoint %s already exists; use update to change it", d.Name, d.EndpointName)
 	}
@@ -213,7 +160,7 @@ func (s *DB) CreateDeployment(ctx context.Context, d *vigil.SealedDeployment, al
 	}
 	if allTraffic {
 		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET traffic = $1, updated_at = $2 WHERE name = $3`,
-			jsonText(map[string]int{d.Name: 100}), now.Format(vigil.StoreTimeLayout), d.EndpointName)
+			sqlrow.JSONText(map[string]int{d.Name: 100}), now.Format(vigil.StoreTimeLayout), d.EndpointName)
 		if err != nil {
 			return formatError("create deployment", err)
 		}
@@ -224,18 +171,9 @@ func (s *DB) CreateDeployment(ctx context.Context, d *vigil.SealedDeployment, al
 	return formatError("create deployment", tx.Commit())
 }
 
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-const deploymentColumns = `spec, env_sealed, data_key_id, created_at, updated_at`
-
 // GetDeployment returns one deployment; ENotFound when there is none.
 func (s *DB) GetDeployment(ctx context.Context, endpoint, name string) (vigil.SealedDeployment, error) {
-	d, err := scanDeployment(s.db.QueryRowContext(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE endpoint = $1 AND name = $2`, endpoint, name))
+	d, err := sqlrow.ScanDeployment(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.DeploymentColumns+` FROM deployments WHERE endpoint = $1 AND name = $2`, endpoint, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, vigil.Errorf(vigil.ENotFound, "endpoint %s has no deployment %s", endpoint, name)
 	}
@@ -245,9 +183,9 @@ func (s *DB) GetDeployment(ctx context.Context, endpoint, name string) (vigil.Se
 // ListDeployments returns the endpoint's deployments sorted by name, or
 // every deployment when endpoint is "".
 func (s *DB) ListDeployments(ctx context.Context, endpoint string) ([]vigil.SealedDeployment, error) {
-	q, args := `SELECT `+deploymentColumns+` FROM deployments ORDER BY endpoint, name`, []any{}
+	q, args := `SELECT `+sqlrow.DeploymentColumns+` FROM deployments ORDER BY endpoint, name`, []any{}
 	if endpoint != "" {
-		q, args = `SELECT `+deploymentColumns+` FROM deployments WHERE endpoint = $1 ORDER BY name`, []any{endpoint}
+		q, args = `SELECT `+sqlrow.DeploymentColumns+` FROM deployments WHERE endpoint = $1 ORDER BY name`, []any{endpoint}
 	}
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -256,7 +194,7 @@ func (s *DB) ListDeployments(ctx context.Context, endpoint string) ([]vigil.Seal
 	defer rows.Close()
 	var out []vigil.SealedDeployment
 	for rows.Next() {
-		d, err := scanDeployment(rows)
+		d, err := sqlrow.ScanDeployment(rows)
 		if err != nil {
 			return nil, formatError("list deployments", err)
 		}
@@ -273,7 +211,7 @@ func (s *DB) UpdateDeployment(ctx context.Context, endpoint, name string, update
 		return vigil.SealedDeployment{}, formatError("update deployment", err)
 	}
 	defer tx.Rollback()
-	d, err := scanDeployment(tx.QueryRowContext(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE endpoint = $1 AND name = $2 FOR UPDATE`, endpoint, name))
+	d, err := sqlrow.ScanDeployment(tx.QueryRowContext(ctx, `SELECT `+sqlrow.DeploymentColumns+` FROM deployments WHERE endpoint = $1 AND name = $2 FOR UPDATE`, endpoint, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, vigil.Errorf(vigil.ENotFound, "endpoint %s has no deployment %s", endpoint, name)
 	}
@@ -285,7 +223,7 @@ func (s *DB) UpdateDeployment(ctx context.Context, endpoint, name string, update
 	}
 	d.UpdatedAt = s.Now().UTC()
 	_, err = tx.ExecContext(ctx, `UPDATE deployments SET spec = $1, env_sealed = $2, data_key_id = $3, updated_at = $4 WHERE endpoint = $5 AND name = $6`,
-		deploymentSpec(d.Deployment), d.EnvSealed, nullID(d.DataKeyID), d.UpdatedAt.Format(vigil.StoreTimeLayout), endpoint, name)
+		sqlrow.DeploymentSpec(d.Deployment), d.EnvSealed, sqlrow.NullID(d.DataKeyID), d.UpdatedAt.Format(vigil.StoreTimeLayout), endpoint, name)
 	if err != nil {
 		return d, formatError("update deployment", err)
 	}
@@ -303,7 +241,7 @@ func (s *DB) DeleteDeployment(ctx context.Context, endpoint, name string) error 
 		return formatError("delete deployment", err)
 	}
 	defer tx.Rollback()
-	e, err := scanEndpoint(tx.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE name = $1 FOR UPDATE`, endpoint))
+	e, err := sqlrow.ScanEndpoint(tx.QueryRowContext(ctx, `SELECT `+sqlrow.EndpointColumns+` FROM endpoints WHERE name = $1 FOR UPDATE`, endpoint))
 	if errors.Is(err, sql.ErrNoRows) {
 		return vigil.Errorf(vigil.ENotFound, "endpoint %s does not exist", endpoint)
 	}
@@ -326,7 +264,7 @@ func (s *DB) DeleteDeployment(ctx context.Context, endpoint, name string) error 
 	// Drop zero-percent entries naming the deployment.
 	delete(e.Traffic, name)
 	delete(e.MirrorTraffic, name)
-	if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET traffic = $1, mirror_traffic = $2 WHERE name = $3`, jsonText(e.Traffic), jsonText(e.MirrorTraffic), endpoint); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET traffic = $1, mirror_traffic = $2 WHERE name = $3`, sqlrow.JSONText(e.Traffic), sqlrow.JSONText(e.MirrorTraffic), endpoint); err != nil {
 		return formatError("delete deployment", err)
 	}
 	if err := notify(ctx, tx); err != nil {
@@ -356,7 +294,7 @@ func (s *DB) SigningKeys(ctx context.Context) ([]vigil.SigningKey, error) {
 		if err := rows.Scan(&k.KID, &k.Sealed, &k.DataKeyID, &created); err != nil {
 			return nil, formatError("list signing keys", err)
 		}
-		k.CreatedAt = parseTime(created)
+		k.CreatedAt = sqlrow.ParseTime(created)
 		out = append(out, k)
 	}
 	return out, formatError("list signing keys", rows.Err())
@@ -401,9 +339,9 @@ func (s *DB) AccessTokens(ctx context.Context) ([]vigil.AccessToken, error) {
 			return nil, formatError("list access tokens", err)
 		}
 		if exp != "" {
-			t.ExpiresAt = parseTime(exp)
+			t.ExpiresAt = sqlrow.ParseTime(exp)
 		}
-		t.CreatedAt = parseTime(created)
+		t.CreatedAt = sqlrow.ParseTime(created)
 		out = append(out, t)
 	}
 	return out, formatError("list access tokens", rows.Err())

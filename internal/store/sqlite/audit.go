@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 
+	"github.com/vigilhq/vigil/internal/store/sqlrow"
 	"github.com/vigilhq/vigil/internal/vigil"
 )
 
@@ -72,7 +73,7 @@ func (s *DB) ListAudit(ctx context.Context, f vigil.AuditFilter) ([]vigil.AuditE
 		if err := rows.Scan(&ev.Seq, &t, &ev.Principal, &ev.Action, &ev.Scope, &ev.Source, &ev.Outcome, &ev.Detail, &ev.MAC); err != nil {
 			return nil, formatError("list audit", err)
 		}
-		ev.Time = parseTime(t)
+		ev.Time = sqlrow.ParseTime(t)
 		out = append(out, ev)
 	}
 	return out, formatError("list audit", rows.Err())

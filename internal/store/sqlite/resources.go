@@ -3,12 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/vigilhq/vigil/internal/store/sqlrow"
 	"github.com/vigilhq/vigil/internal/vigil"
 )
 
@@ -30,43 +30,12 @@ func formatError(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
-}
-
-func jsonText(v any) string {
-	b, _ := json.Marshal(v)
-	if string(b) == "null" {
-		return "{}"
-	}
-	return string(b)
-}
-
-const endpointColumns = `name, description, auth_mode, public_network_access, tags, traffic, mirror_traffic, created_at, updated_at`
-
-type scanner interface{ Scan(dest ...any) error }
-
-func scanEndpoint(row scanner) (vigil.Endpoint, error) {
-	var e vigil.Endpoint
-	var tags, traffic, mirror, created, updated string
-	if err := row.Scan(&e.Name, &e.Description, &e.AuthMode, &e.PublicNetworkAccess, &tags, &traffic, &mirror, &created, &updated); err != nil {
-		return e, err
-	}
-	e.Tags, e.Traffic, e.MirrorTraffic = map[string]string{}, map[string]int{}, map[string]int{}
-	json.Unmarshal([]byte(tags), &e.Tags)
-	json.Unmarshal([]byte(traffic), &e.Traffic)
-	json.Unmarshal([]byte(mirror), &e.MirrorTraffic)
-	e.CreatedAt, e.UpdatedAt = parseTime(created), parseTime(updated)
-	return e, nil
-}
-
 // CreateEndpoint stores a new endpoint; EConflict when the name is taken.
 func (s *DB) CreateEndpoint(ctx context.Context, e *vigil.Endpoint) error {
 	now := s.Now().UTC()
 	e.CreatedAt, e.UpdatedAt = now, now
-	_, err := s.db.ExecContext(ctx, `INSERT INTO endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Name, e.Description, e.AuthMode, e.PublicNetworkAccess, jsonText(e.Tags), jsonText(e.Traffic), jsonText(e.MirrorTraffic),
+	_, err := s.db.ExecContext(ctx, `INSERT INTO endpoints (`+sqlrow.EndpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.Name, e.Description, e.AuthMode, e.PublicNetworkAccess, sqlrow.JSONText(e.Tags), sqlrow.JSONText(e.Traffic), sqlrow.JSONText(e.MirrorTraffic),
 		now.Format(vigil.StoreTimeLayout), now.Format(vigil.StoreTimeLayout))
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		return vigil.Errorf(vigil.EConflict, "endpoint %s already exists; use update to change it", e.Name)
@@ -76,7 +45,7 @@ func (s *DB) CreateEndpoint(ctx context.Context, e *vigil.Endpoint) error {
 
 // GetEndpoint returns the named endpoint; ENotFound when there is none.
 func (s *DB) GetEndpoint(ctx context.Context, name string) (vigil.Endpoint, error) {
-	e, err := scanEndpoint(s.db.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE name = ?`, name))
+	e, err := sqlrow.ScanEndpoint(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.EndpointColumns+` FROM endpoints WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, vigil.Errorf(vigil.ENotFound, "endpoint %s does not exist", name)
 	}
@@ -85,14 +54,14 @@ func (s *DB) GetEndpoint(ctx context.Context, name string) (vigil.Endpoint, erro
 
 // ListEndpoints returns every endpoint, sorted by name.
 func (s *DB) ListEndpoints(ctx context.Context) ([]vigil.Endpoint, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+endpointColumns+` FROM endpoints ORDER BY name`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sqlrow.EndpointColumns+` FROM endpoints ORDER BY name`)
 	if err != nil {
 		return nil, formatError("list endpoints", err)
 	}
 	defer rows.Close()
 	var out []vigil.Endpoint
 	for rows.Next() {
-		e, err := scanEndpoint(rows)
+		e, err := sqlrow.ScanEndpoint(rows)
 		if err != nil {
 			return nil, formatError("list endpoints", err)
 		}
@@ -110,7 +79,7 @@ func (s *DB) UpdateEndpoint(ctx context.Context, name string, update func(e *vig
 		return vigil.Endpoint{}, formatError("update endpoint", err)
 	}
 	defer tx.Rollback()
-	e, err := scanEndpoint(tx.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE name = ?`, name))
+	e, err := sqlrow.ScanEndpoint(tx.QueryRowContext(ctx, `SELECT `+sqlrow.EndpointColumns+` FROM endpoints WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, vigil.Errorf(vigil.ENotFound, "endpoint %s does not exist", name)
 	}
@@ -126,7 +95,7 @@ func (s *DB) UpdateEndpoint(ctx context.Context, name string, update func(e *vig
 	}
 	e.UpdatedAt = s.Now().UTC()
 	_, err = tx.ExecContext(ctx, `UPDATE endpoints SET description = ?, auth_mode = ?, public_network_access = ?, tags = ?, traffic = ?, mirror_traffic = ?, updated_at = ? WHERE name = ?`,
-		e.Description, e.AuthMode, e.PublicNetworkAccess, jsonText(e.Tags), jsonText(e.Traffic), jsonText(e.MirrorTraffic), e.UpdatedAt.Format(vigil.StoreTimeLayout), name)
+		e.Description, e.AuthMode, e.PublicNetworkAccess, sqlrow.JSONText(e.Tags), sqlrow.JSONText(e.Traffic), sqlrow.JSONText(e.MirrorTraffic), e.UpdatedAt.Format(vigil.StoreTimeLayout), name)
 	if err != nil {
 		return e, formatError("update endpoint", err)
 	}
@@ -162,28 +131,6 @@ func deploymentNames(ctx context.Context, tx *sql.Tx, endpoint string) ([]string
 	return names, formatError("list deployments", rows.Err())
 }
 
-func scanDeployment(row scanner) (vigil.SealedDeployment, error) {
-	var d vigil.SealedDeployment
-	var spec, created, updated string
-	var dk sql.NullInt64
-	if err := row.Scan(&spec, &d.EnvSealed, &dk, &created, &updated); err != nil {
-		return d, err
-	}
-	if err := json.Unmarshal([]byte(spec), &d.Deployment); err != nil {
-		return d, fmt.Errorf("decode deployment: %w", err)
-	}
-	d.DataKeyID = dk.Int64
-	d.CreatedAt, d.UpdatedAt = parseTime(created), parseTime(updated)
-	return d, nil
-}
-
-func deploymentSpec(d vigil.Deployment) string {
-	d.EnvironmentVariables = nil
-	d.CreatedAt, d.UpdatedAt = time.Time{}, time.Time{}
-	b, _ := json.Marshal(d)
-	return string(b)
-}
-
 // CreateDeployment stores a new deployment of an existing endpoint. With
 // allTraffic, the endpoint's traffic becomes {d.Name: 100} in the same
 // transaction.
@@ -202,7 +149,7 @@ func (s *DB) CreateDeployment(ctx context.Context, d *vigil.SealedDeployment, al
 	now := s.Now().UTC()
 	d.CreatedAt, d.UpdatedAt = now, now
 	_, err = tx.ExecContext(ctx, `INSERT INTO deployments (endpoint, name, spec, env_sealed, data_key_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		d.EndpointName, d.Name, deploymentSpec(d.Deployment), d.EnvSealed, nullID(d.DataKeyID), now.Format(vigil.StoreTimeLayout), now.Format(vigil.StoreTimeLayout))
+		d.EndpointName, d.Name, sqlrow.DeploymentSpec(d.Deployment), d.EnvSealed, sqlrow.NullID(d.DataKeyID), now.Format(vigil.StoreTimeLayout), now.Format(vigil.StoreTimeLayout))
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		return vigil.Errorf(vigil.EConflict, "deployment %s of endpoint %s already exists; use update to change it", d.Name, d.EndpointName)
 	}
@@ -211,7 +158,7 @@ func (s *DB) CreateDeployment(ctx context.Context, d *vigil.SealedDeployment, al
 	}
 	if allTraffic {
 		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET traffic = ?, updated_at = ? WHERE name = ?`,
-			jsonText(map[string]int{d.Name: 100}), now.Format(vigil.StoreTimeLayout), d.EndpointName)
+			sqlrow.JSONText(map[string]int{d.Name: 100}), now.Format(vigil.StoreTimeLayout), d.EndpointName)
 		if err != nil {
 			return formatError("create deployment", err)
 		}
@@ -219,18 +166,9 @@ func (s *DB) CreateDeployment(ctx context.Context, d *vigil.SealedDeployment, al
 	return formatError("create deployment", tx.Commit())
 }
 
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-const deploymentColumns = `spec, env_sealed, data_key_id, created_at, updated_at`
-
 // GetDeployment returns one deployment; ENotFound when there is none.
 func (s *DB) GetDeployment(ctx context.Context, endpoint, name string) (vigil.SealedDeployment, error) {
-	d, err := scanDeployment(s.db.QueryRowContext(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE endpoint = ? AND name = ?`, endpoint, name))
+	d, err := sqlrow.ScanDeployment(s.db.QueryRowContext(ctx, `SELECT `+sqlrow.DeploymentColumns+` FROM deployments WHERE endpoint = ? AND name = ?`, endpoint, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, vigil.Errorf(vigil.ENotFound, "endpoint %s has no deployment %s", endpoint, name)
 	}
@@ -240,9 +178,9 @@ func (s *DB) GetDeployment(ctx context.Context, endpoint, name string) (vigil.Se
 // ListDeployments returns the endpoint's deployments sorted by name, or
 // every deployment when endpoint is "".
 func (s *DB) ListDeployments(ctx context.Context, endpoint string) ([]vigil.SealedDeployment, error) {
-	q, args := `SELECT `+deploymentColumns+` FROM deployments ORDER BY endpoint, name`, []any{}
+	q, args := `SELECT `+sqlrow.DeploymentColumns+` FROM deployments ORDER BY endpoint, name`, []any{}
 	if endpoint != "" {
-		q, args = `SELECT `+deploymentColumns+` FROM deployments WHERE endpoint = ? ORDER BY name`, []any{endpoint}
+		q, args = `SELECT `+sqlrow.DeploymentColumns+` FROM deployments WHERE endpoint = ? ORDER BY name`, []any{endpoint}
 	}
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -251,7 +189,7 @@ func (s *DB) ListDeployments(ctx context.Context, endpoint string) ([]vigil.Seal
 	defer rows.Close()
 	var out []vigil.SealedDeployment
 	for rows.Next() {
-		d, err := scanDeployment(rows)
+		d, err := sqlrow.ScanDeployment(rows)
 		if err != nil {
 			return nil, formatError("list deployments", err)
 		}
@@ -268,7 +206,7 @@ func (s *DB) UpdateDeployment(ctx context.Context, endpoint, name string, update
 		return vigil.SealedDeployment{}, formatError("update deployment", err)
 	}
 	defer tx.Rollback()
-	d, err := scanDeployment(tx.QueryRowContext(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE endpoint = ? AND name = ?`, endpoint, name))
+	d, err := sqlrow.ScanDeployment(tx.QueryRowContext(ctx, `SELECT `+sqlrow.DeploymentColumns+` FROM deployments WHERE endpoint = ? AND name = ?`, endpoint, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, vigil.Errorf(vigil.ENotFound, "endpoint %s has no deployment %s", endpoint, name)
 	}
@@ -280,7 +218,7 @@ func (s *DB) UpdateDeployment(ctx context.Context, endpoint, name string, update
 	}
 	d.UpdatedAt = s.Now().UTC()
 	_, err = tx.ExecContext(ctx, `UPDATE deployments SET spec = ?, env_sealed = ?, data_key_id = ?, updated_at = ? WHERE endpoint = ? AND name = ?`,
-		deploymentSpec(d.Deployment), d.EnvSealed, nullID(d.DataKeyID), d.UpdatedAt.Format(vigil.StoreTimeLayout), endpoint, name)
+		sqlrow.DeploymentSpec(d.Deployment), d.EnvSealed, sqlrow.NullID(d.DataKeyID), d.UpdatedAt.Format(vigil.StoreTimeLayout), endpoint, name)
 	if err != nil {
 		return d, formatError("update deployment", err)
 	}
@@ -295,7 +233,7 @@ func (s *DB) DeleteDeployment(ctx context.Context, endpoint, name string) error 
 		return formatError("delete deployment", err)
 	}
 	defer tx.Rollback()
-	e, err := scanEndpoint(tx.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE name = ?`, endpoint))
+	e, err := sqlrow.ScanEndpoint(tx.QueryRowContext(ctx, `SELECT `+sqlrow.EndpointColumns+` FROM endpoints WHERE name = ?`, endpoint))
 	if errors.Is(err, sql.ErrNoRows) {
 		return vigil.Errorf(vigil.ENotFound, "endpoint %s does not exist", endpoint)
 	}
@@ -318,7 +256,7 @@ func (s *DB) DeleteDeployment(ctx context.Context, endpoint, name string) error 
 	// Drop zero-percent entries naming the deployment.
 	delete(e.Traffic, name)
 	delete(e.MirrorTraffic, name)
-	if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET traffic = ?, mirror_traffic = ? WHERE name = ?`, jsonText(e.Traffic), jsonText(e.MirrorTraffic), endpoint); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET traffic = ?, mirror_traffic = ? WHERE name = ?`, sqlrow.JSONText(e.Traffic), sqlrow.JSONText(e.MirrorTraffic), endpoint); err != nil {
 		return formatError("delete deployment", err)
 	}
 	return formatError("delete deployment", tx.Commit())
@@ -345,7 +283,7 @@ func (s *DB) SigningKeys(ctx context.Context) ([]vigil.SigningKey, error) {
 		if err := rows.Scan(&k.KID, &k.Sealed, &k.DataKeyID, &created); err != nil {
 			return nil, formatError("list signing keys", err)
 		}
-		k.CreatedAt = parseTime(created)
+		k.CreatedAt = sqlrow.ParseTime(created)
 		out = append(out, k)
 	}
 	return out, formatError("list signing keys", rows.Err())
@@ -390,9 +328,9 @@ func (s *DB) AccessTokens(ctx context.Context) ([]vigil.AccessToken, error) {
 			return nil, formatError("list access tokens", err)
 		}
 		if exp != "" {
-			t.ExpiresAt = parseTime(exp)
+			t.ExpiresAt = sqlrow.ParseTime(exp)
 		}
-		t.CreatedAt = parseTime(created)
+		t.CreatedAt = sqlrow.ParseTime(created)
 		out = append(out, t)
 	}
 	return out, formatError("list access tokens", rows.Err())
