@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -203,6 +204,28 @@ func (cf *clientFlags) explain(err error, notFoundHint string) error {
 
 // render writes v in the chosen format: JSON or YAML of v, or the table
 // that table() writes.
+// listCmd completes cmd (its Use, Short and Long set) as a "list" verb:
+// fetch the list with the client, then print it as a table, or as JSON or
+// YAML (an empty list, never null).
+func listCmd[T any](cf *clientFlags, cmd *cobra.Command, list func(*client.Client, context.Context) ([]T, error), table func([]T) func(*tabwriter.Writer)) *cobra.Command {
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		c, err := cf.client(cmd.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		items, err := list(c, cmd.Context())
+		if err != nil {
+			return cf.explain(err, "")
+		}
+		if items == nil {
+			items = []T{}
+		}
+		return render(cmd.OutOrStdout(), cf.output, items, table(items))
+	}
+	return cmd
+}
+
 func render(w io.Writer, format string, v any, table func(tw *tabwriter.Writer)) error {
 	switch format {
 	case "json":
@@ -690,6 +713,31 @@ type loader struct {
 // load checks every key of the document and returns the Vigil settings in
 // JSON-ready form (strings, ints, map[string]string, map[string]int,
 // map[string]any) with the warnings for the Azure-only keys it ignored.
+// flagValue is a flag's value laid over one key of a resource file.
+type flagValue struct{ key, value, flag string }
+
+// resolve lays the non-empty flag values and then the --set overrides over
+// d, loads it against fs, and prints the warnings (Azure-only keys) to
+// cmd's standard error.
+func (d *resourceDoc) resolve(cmd *cobra.Command, fs fieldSet, flags []flagValue, sets []string) (map[string]any, error) {
+	for _, f := range flags {
+		if f.value != "" {
+			d.setString(f.key, f.value, f.flag)
+		}
+	}
+	for _, s := range sets {
+		if err := d.applySet(s); err != nil {
+			return nil, err
+		}
+	}
+	spec, warnings, err := d.load(fs)
+	if err != nil {
+		return nil, err
+	}
+	printWarnings(cmd.ErrOrStderr(), warnings)
+	return spec, nil
+}
+
 func (d *resourceDoc) load(fs fieldSet) (map[string]any, []string, error) {
 	l := &loader{d: d}
 	out, err := l.object(d.root, "", fs)

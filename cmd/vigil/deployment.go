@@ -114,22 +114,10 @@ request_timeout_ms 5000, max_concurrent_requests_per_instance 1.
 			if err != nil {
 				return err
 			}
-			if name != "" {
-				doc.setString("name", name, "--name")
-			}
-			if endpoint != "" {
-				doc.setString("endpoint_name", endpoint, "--endpoint-name")
-			}
-			for _, s := range sets {
-				if err := doc.applySet(s); err != nil {
-					return err
-				}
-			}
-			spec, warnings, err := doc.load(deploymentFields)
+			spec, err := doc.resolve(cmd, deploymentFields, []flagValue{{"name", name, "--name"}, {"endpoint_name", endpoint, "--endpoint-name"}}, sets)
 			if err != nil {
 				return err
 			}
-			printWarnings(cmd.ErrOrStderr(), warnings)
 			d, err := deploymentFromSpec(spec)
 			if err != nil {
 				return err
@@ -227,18 +215,10 @@ traffic instead. Only the settings that change are sent.`,
 				return err
 			}
 			doc.overlay(fileDoc)
-			doc.setString("name", name, "--name")
-			doc.setString("endpoint_name", endpoint, "--endpoint-name")
-			for _, s := range sets {
-				if err := doc.applySet(s); err != nil {
-					return err
-				}
-			}
-			next, warnings, err := doc.load(deploymentFields)
+			next, err := doc.resolve(cmd, deploymentFields, []flagValue{{"name", name, "--name"}, {"endpoint_name", endpoint, "--endpoint-name"}}, sets)
 			if err != nil {
 				return err
 			}
-			printWarnings(cmd.ErrOrStderr(), warnings)
 			fillDefaults(next)
 			if next["name"] != name || next["endpoint_name"] != endpoint {
 				return fmt.Errorf("name, endpoint_name: a deployment cannot be renamed or moved (from %s/%s to %v/%v); create a new one", endpoint, name, next["endpoint_name"], next["name"])

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vigilhq/vigil/internal/client"
 	"github.com/vigilhq/vigil/internal/vigil"
-	"go.yaml.in/yaml/v3"
 )
 
 // endpointMutable are the endpoint fields PATCH accepts.
@@ -85,22 +84,10 @@ Fails if the endpoint exists.`,
 			if err != nil {
 				return err
 			}
-			if name != "" {
-				doc.setString("name", name, "--name")
-			}
-			if authMode != "" {
-				doc.setString("auth_mode", authMode, "--auth-mode")
-			}
-			for _, s := range sets {
-				if err := doc.applySet(s); err != nil {
-					return err
-				}
-			}
-			spec, warnings, err := doc.load(endpointFields)
+			spec, err := doc.resolve(cmd, endpointFields, []flagValue{{"name", name, "--name"}, {"auth_mode", authMode, "--auth-mode"}}, sets)
 			if err != nil {
 				return err
 			}
-			printWarnings(cmd.ErrOrStderr(), warnings)
 			ep, err := endpointFromSpec(spec)
 			if err != nil {
 				return err
@@ -181,9 +168,7 @@ Only the settings that change are sent.`,
 				return err
 			}
 			if name == "" {
-				if n := lookup(fileDoc.root, "name"); n != nil && n.Kind == yaml.ScalarNode && n.Value != "" {
-					name = n.Value
-				}
+				name = scalarField(fileDoc, "name")
 			}
 			if name == "" {
 				return errors.New("which endpoint? give --name (or a file with name:)")
@@ -219,17 +204,10 @@ Only the settings that change are sent.`,
 				return err
 			}
 			doc.overlay(fileDoc)
-			doc.setString("name", name, "--name")
-			for _, s := range sets {
-				if err := doc.applySet(s); err != nil {
-					return err
-				}
-			}
-			next, warnings, err := doc.load(endpointFields)
+			next, err := doc.resolve(cmd, endpointFields, []flagValue{{"name", name, "--name"}}, sets)
 			if err != nil {
 				return err
 			}
-			printWarnings(cmd.ErrOrStderr(), warnings)
 			if next["name"] != name {
 				return fmt.Errorf("name: an endpoint cannot be renamed (from %s to %v); create a new one", name, next["name"])
 			}
@@ -297,25 +275,10 @@ func newEndpointShowCmd(cf *clientFlags) *cobra.Command {
 }
 
 func newEndpointListCmd(cf *clientFlags) *cobra.Command {
-	return &cobra.Command{
+	return listCmd(cf, &cobra.Command{
 		Use:   "list",
 		Short: "List the endpoints",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client(cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			eps, err := c.ListEndpoints(cmd.Context())
-			if err != nil {
-				return cf.explain(err, "")
-			}
-			if eps == nil {
-				eps = []client.Endpoint{}
-			}
-			return render(cmd.OutOrStdout(), cf.output, eps, endpointTable(eps))
-		},
-	}
+	}, (*client.Client).ListEndpoints, endpointTable)
 }
 
 func newEndpointDeleteCmd(cf *clientFlags) *cobra.Command {

@@ -104,25 +104,10 @@ without regard to case.`,
 }
 
 func newAssignmentListCmd(cf *clientFlags) *cobra.Command {
-	return &cobra.Command{
+	return listCmd(cf, &cobra.Command{
 		Use:   "list",
 		Short: "List the role assignments",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client(cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			as, err := c.ListAssignments(cmd.Context())
-			if err != nil {
-				return cf.explain(err, "")
-			}
-			if as == nil {
-				as = []client.RoleAssignment{}
-			}
-			return render(cmd.OutOrStdout(), cf.output, as, assignmentTable(as))
-		},
-	}
+	}, (*client.Client).ListAssignments, assignmentTable)
 }
 
 func newAssignmentDeleteCmd(cf *clientFlags) *cobra.Command {
@@ -161,25 +146,10 @@ func roleTable(rs []client.Role) func(*tabwriter.Writer) {
 }
 
 func newDefinitionListCmd(cf *clientFlags) *cobra.Command {
-	return &cobra.Command{
+	return listCmd(cf, &cobra.Command{
 		Use:   "list",
 		Short: "List the built-in and custom roles",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client(cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			rs, err := c.ListRoles(cmd.Context())
-			if err != nil {
-				return cf.explain(err, "")
-			}
-			if rs == nil {
-				rs = []client.Role{}
-			}
-			return render(cmd.OutOrStdout(), cf.output, rs, roleTable(rs))
-		},
-	}
+	}, (*client.Client).ListRoles, roleTable)
 }
 
 func newDefinitionCreateCmd(cf *clientFlags) *cobra.Command {

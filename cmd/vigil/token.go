@@ -106,36 +106,27 @@ default is 24h. Names are unique among live tokens.`,
 }
 
 func newTokenListCmd(cf *clientFlags) *cobra.Command {
-	return &cobra.Command{
+	return listCmd(cf, &cobra.Command{
 		Use:   "list",
 		Short: "List the live access tokens (never their values)",
 		Long: `List the live access tokens: name, principal, expiry and creation time. The
 admin token is listed as bootstrap-admin (principal admin); it does not
 expire. Token values are never shown: the server does not keep them.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client(cmd.ErrOrStderr())
-			if err != nil {
-				return err
+	}, (*client.Client).ListTokens, tokenTable)
+}
+
+// tokenTable lists access tokens: never their values, which the server does
+// not keep.
+func tokenTable(ts []client.AccessTokenInfo) func(*tabwriter.Writer) {
+	return func(tw *tabwriter.Writer) {
+		row(tw, "NAME", "PRINCIPAL", "EXPIRES_AT", "CREATED_AT")
+		for _, t := range ts {
+			exp := "never"
+			if t.ExpiresAt != nil {
+				exp = formatTime(*t.ExpiresAt)
 			}
-			ts, err := c.ListTokens(cmd.Context())
-			if err != nil {
-				return cf.explain(err, "")
-			}
-			if ts == nil {
-				ts = []client.AccessTokenInfo{}
-			}
-			return render(cmd.OutOrStdout(), cf.output, ts, func(tw *tabwriter.Writer) {
-				row(tw, "NAME", "PRINCIPAL", "EXPIRES_AT", "CREATED_AT")
-				for _, t := range ts {
-					exp := "never"
-					if t.ExpiresAt != nil {
-						exp = formatTime(*t.ExpiresAt)
-					}
-					row(tw, t.Name, t.Principal, exp, formatTime(t.CreatedAt))
-				}
-			})
-		},
+			row(tw, t.Name, t.Principal, exp, formatTime(t.CreatedAt))
+		}
 	}
 }
 
