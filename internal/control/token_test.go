@@ -18,10 +18,13 @@ import (
 func TestTokensExpireAndSigningKeysRotate(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
-	k, _ := kek.New(bytes.Repeat([]byte{1}, 32))
-	ring, id, _ := control.OpenKeyring(ctx, db, k)
 	now := time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
+	// The store stamps created_at; it must read the same clock, or the
+	// test depends on the wall-clock time it runs at.
+	db.Now = clock
+	k, _ := kek.New(bytes.Repeat([]byte{1}, 32))
+	ring, id, _ := control.OpenKeyring(ctx, db, k)
 	plane := score.NewPlane(ring, db)
 	plane.Now = clock
 	svc := &control.Service{Store: db, Ring: ring, DataKeyID: id, Now: clock, Changed: plane.Reload}
