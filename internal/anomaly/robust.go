@@ -192,8 +192,9 @@ func robustScaleAr(ar *arena, x []float64) float64 {
 // runningMedian returns the centred running median of x with odd window w
 // (w is made odd and at most len(x)). Near the ends the window keeps its
 // length and is shifted inwards, so the first and last values are still
-// judged against w points. Cost O(n·w) with a small constant: the sorted
-// window is updated by one shift per step.
+// judged against w points. Cost O(n·w) in the worst case with a tiny
+// constant: each step finds the leaving and entering values by binary search
+// and moves the values between them with one copy.
 func runningMedian(ar *arena, x []float64, w int) []float64 {
 	n := len(x)
 	out := ar.floats(n)
@@ -217,29 +218,53 @@ func runningMedian(ar *arena, x []float64, w int) []float64 {
 	}
 	for i := h + 1; i < n-h; i++ {
 		old, nv := x[i-h-1], x[i+h]
-		// Find old (any equal element will do) and slide nv into place.
-		j := 0
-		for win[j] != old {
-			j++
-		}
+		// Remove old and insert nv with one move of the elements between
+		// their positions. Any occurrence of old will do; NaN never reaches
+		// here (callers pass finite values).
+		j := lowerBound(win, old)
 		if nv >= old {
-			for j+1 < w && win[j+1] < nv {
-				win[j] = win[j+1]
-				j++
-			}
+			k := lowerBound(win[j+1:], nv) + j + 1 // first index > j with win[k] >= nv
+			copy(win[j:k-1], win[j+1:k])
+			win[k-1] = nv
 		} else {
-			for j > 0 && win[j-1] > nv {
-				win[j] = win[j-1]
-				j--
-			}
+			k := upperBound(win[:j], nv) // first index with win[k] > nv
+			copy(win[k+1:j+1], win[k:j])
+			win[k] = nv
 		}
-		win[j] = nv
 		out[i] = win[h]
 	}
 	for i := max(n-h, h+1); i < n; i++ {
 		out[i] = win[h]
 	}
 	return out
+}
+
+// lowerBound returns the first index i with s[i] >= v (len(s) if none).
+func lowerBound(s []float64, v float64) int {
+	lo, hi := 0, len(s)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s[m] < v {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// upperBound returns the first index i with s[i] > v (len(s) if none).
+func upperBound(s []float64, v float64) int {
+	lo, hi := 0, len(s)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s[m] <= v {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 // b2i is 1 for true and 0 for false; the compiler makes it branch-free.
