@@ -2,8 +2,10 @@ package anomaly
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // cadPushAll feeds xs to a new ContextStream and returns the scores.
@@ -121,5 +123,53 @@ func TestContextStreamAlarmsOnce(t *testing.T) {
 	}
 	if high == 0 || high > 30 {
 		t.Errorf("%d of 300 points after a new pattern score >= 0.5, want 1..30", high)
+	}
+}
+
+// dailyBlock returns 5-minute values over days days from midnight: noise
+// around 0 with a block of 10 for an hour each day starting at startHour,
+// except on day odd, when the block starts at oddHour instead.
+func dailyBlock(days, startHour, odd, oddHour int) ([]time.Time, []float64) {
+	r := rand.New(rand.NewPCG(11, 1))
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	n := days * 288
+	ts, xs := make([]time.Time, n), make([]float64, n)
+	for i := range n {
+		ts[i] = t0.Add(time.Duration(i) * 5 * time.Minute)
+		h := startHour
+		if i/288 == odd {
+			h = oddHour
+		}
+		xs[i] = 0.3 * r.NormFloat64()
+		if slot := i % 288; slot >= h*12 && slot < h*12+12 {
+			xs[i] += 10
+		}
+	}
+	return ts, xs
+}
+
+// A daily pattern at an hour it never occurred at is new with timestamps
+// (PushAt) and ordinary without them (Push).
+func TestContextStreamTimeOfDay(t *testing.T) {
+	const odd = 15
+	ts, xs := dailyBlock(20, 12, odd, 0) // day 15's block comes at midnight
+	at, without := NewContextStream(), NewContextStream()
+	scAt, scWithout := make([]float64, len(xs)), make([]float64, len(xs))
+	for i := range xs {
+		scAt[i] = at.PushAt(ts[i], xs[i])
+		scWithout[i] = without.Push(xs[i])
+	}
+	lo := odd * 288
+	eventAt, beforeAt := cadOnset(scAt, lo, 24)
+	eventWithout, _ := cadOnset(scWithout, lo, 24)
+	t.Logf("at %.3f before %.3f without %.3f", eventAt, beforeAt, eventWithout)
+	if eventAt < 0.5 || eventAt <= beforeAt {
+		t.Errorf("block at midnight with timestamps: max score %.3f (before %.3f), want >= 0.5 and above before", eventAt, beforeAt)
+	}
+	if eventWithout >= 0.5 {
+		t.Errorf("block at midnight without timestamps: max score %.3f, want < 0.5 (the pattern itself is known)", eventWithout)
+	}
+	if dayPart(ts[0]) != 0 || dayPart(ts[12*12]) != 2 || dayPart(ts[287]) != 3 {
+		t.Errorf("day parts of 00:00, 12:00, 23:55 = %d, %d, %d; want 0, 2, 3", dayPart(ts[0]), dayPart(ts[12*12]), dayPart(ts[287]))
 	}
 }
