@@ -19,7 +19,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -206,6 +205,10 @@ func report(out io.Writer, sets []*dataset, windows map[string][]nab.Window, pro
 	return nil
 }
 
+// batchSensitivities are the sensitivities -batch runs, most sensitive
+// first, so a later (more cautious) run overwrites a point's score.
+var batchSensitivities = []float64{99, 95, 90, 80, 70, 50, 30, 10, 1}
+
 // runBatch scores anomaly.DetectEntire on consecutive chunks of at most
 // 8640 points. A chunk's scores depend on rows after them, so this figure
 // is not comparable with NAB's streaming scoreboard.
@@ -221,28 +224,25 @@ func runBatch(out io.Writer, sets []*dataset, windows map[string][]nab.Window, p
 			if hi-lo < 12 { // too short alone: re-run on the last chunk
 				lo = max(0, hi-chunk)
 			}
-			res, err := anomaly.DetectEntire(d.values[lo:hi], anomaly.Options{Sensitivity: 99, MaxAnomalyRatio: 0.25})
-			if err != nil {
-				mu.Lock()
-				firstErr = cmp.Or(firstErr, fmt.Errorf("%s: %w", d.name, err))
-				mu.Unlock()
-				return
-			}
-			// Score: the deviation from the expected value in units of
-			// the margin on its side, squashed into [0, 1); points the
-			// detector flags rank above all others.
-			for i, e := range res.ExpectedValues {
-				dev := d.values[lo+i] - e
-				m := res.UpperMargins[i]
-				if dev < 0 {
-					m = res.LowerMargins[i]
+			// Score: the lowest sensitivity at which the point is still
+			// flagged, as (100 - sensitivity)/100, so points flagged even
+			// by a cautious detector rank first. Only the onset of a run
+			// of flagged points scores; the rest of a run scores 0,
+			// since NAB counts every row above the threshold outside a
+			// window as a false positive.
+			for _, sens := range batchSensitivities {
+				res, err := anomaly.DetectEntire(d.values[lo:hi], anomaly.Options{Sensitivity: sens, MaxAnomalyRatio: 0.25})
+				if err != nil {
+					mu.Lock()
+					firstErr = cmp.Or(firstErr, fmt.Errorf("%s: %w", d.name, err))
+					mu.Unlock()
+					return
 				}
-				r := math.Abs(dev) / max(m, 1e-12)
-				sc := 0.5 * r / (1 + r)
-				if res.IsAnomaly[i] {
-					sc += 0.5
+				for i, a := range res.IsAnomaly {
+					if a && (i == 0 || !res.IsAnomaly[i-1]) {
+						d.scores[lo+i] = (100 - sens) / 100
+					}
 				}
-				d.scores[lo+i] = sc
 			}
 		}
 	})
