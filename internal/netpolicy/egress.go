@@ -97,7 +97,30 @@ const (
 	reasonPublic      = "not a private network or allowlisted destination, and egress public network access is disabled"
 	reasonDowngrade   = "redirect from https to http"
 	reasonScheme      = "scheme is not http or https"
+	reasonMetadata    = "link-local or cloud metadata address (allowlist its CIDR to reach it)"
 )
+
+// metadataAddrs are cloud instance-metadata addresses outside link-local
+// space (AWS's IPv6 IMDS lies in the ULA range, which counts as private).
+// Like link-local addresses they are refused unless a CIDR on the allowlist
+// names them: a deployment tricked into fetching one would hand over the
+// machine's cloud credentials.
+var metadataAddrs = []netip.Addr{netip.MustParseAddr("fd00:ec2::254")}
+
+// isMetadata reports whether a is link-local (169.254.0.0/16, fe80::/10,
+// where cloud metadata services such as 169.254.169.254 live) or a known
+// metadata address.
+func isMetadata(a netip.Addr) bool {
+	if a.IsLinkLocalUnicast() {
+		return true
+	}
+	for _, m := range metadataAddrs {
+		if a == m {
+			return true
+		}
+	}
+	return false
+}
 
 // thisNetwork is 0.0.0.0/8, "this network": a destination in it reaches
 // the local host on Linux.
@@ -106,9 +129,13 @@ var thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
 // Check reports, as a *[Refusal], whether the policy refuses a connection
 // to addr, which host (a name or an address literal; may be empty)
 // resolved to; nil means allowed. Unspecified addresses (0.0.0.0/8, ::),
-// multicast and the broadcast address are always refused. Otherwise,
-// with PublicAccess false, addr must lie in Private or in an allowlisted
-// CIDR, or host must be an allowlisted name.
+// multicast and the broadcast address are always refused. Link-local
+// addresses and cloud metadata addresses (169.254.169.254, fd00:ec2::254)
+// are refused in every mode unless a CIDR or address on Allow contains
+// them and is no broader than the link-local range (a catch-all such as
+// 0.0.0.0/0 does not count); an allowlisted name is not enough. Otherwise, with PublicAccess
+// false, addr must lie in Private or in an allowlisted CIDR, or host must
+// be an allowlisted name.
 //
 // Check has no side effects: it neither logs nor calls OnRefusal.
 func (e *Egress) Check(host string, addr netip.Addr) error {
@@ -132,11 +159,35 @@ func (e *Egress) check(host string, addr netip.Addr) *Refusal {
 		return refuse(reasonMulticast)
 	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
 		return refuse(reasonBroadcast)
+	case isMetadata(a):
+		if e.allowedMetadata(a) {
+			return nil
+		}
+		return refuse(reasonMetadata)
 	}
 	if e.PublicAccess || contains(e.Private, a) || e.allowed(host, a) {
 		return nil
 	}
 	return refuse(reasonPublic)
+}
+
+// allowedMetadata reports whether a CIDR or address entry of the
+// allowlist names addr, a link-local or metadata address: the entry must
+// contain it and be no broader than the link-local range (/16 for IPv4,
+// /10 for IPv6), so a catch-all such as 0.0.0.0/0 or fd00::/8 does not
+// count.
+func (e *Egress) allowedMetadata(addr netip.Addr) bool {
+	minBits := 10
+	if addr.Is4() {
+		minBits = 16
+	}
+	for _, entry := range e.Allow {
+		p, _, err := parseAllow(entry)
+		if err == nil && p.IsValid() && p.Bits() >= minBits && p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // allowed reports whether the allowlist admits host or addr.
