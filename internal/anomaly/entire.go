@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
+	"sync"
 )
 
 // Detection design
@@ -66,7 +68,19 @@ type prepared struct {
 	ratio  float64
 }
 
+// prepare validates and scales values and sets the period (the given one
+// or the detected one).
 func prepare(ar *arena, values []float64, opt Options) (*prepared, error) {
+	p, err := prepareValues(ar, values, opt)
+	if err != nil {
+		return nil, err
+	}
+	p.setPeriod(ar, opt)
+	return p, nil
+}
+
+// prepareValues is prepare without the period (left 0 for setPeriod).
+func prepareValues(ar *arena, values []float64, opt Options) (*prepared, error) {
 	if len(values) < minPoints {
 		return nil, errTooShort
 	}
@@ -93,15 +107,19 @@ func prepare(ar *arena, values []float64, opt Options) (*prepared, error) {
 	for i, v := range values {
 		p.x[i] = v / p.scale
 	}
+	if opt.PeriodSet && opt.Period < 0 {
+		return nil, errPeriod
+	}
+	return p, nil
+}
+
+// setPeriod sets p.period to the given period or detects it.
+func (p *prepared) setPeriod(ar *arena, opt Options) {
 	if opt.PeriodSet {
-		if opt.Period < 0 {
-			return nil, errPeriod
-		}
 		p.period = opt.Period
 	} else {
 		p.period = periodOf(ar, p.x)
 	}
-	return p, nil
 }
 
 // DetectEntire detects anomalies over a whole series. values holds at least
@@ -110,15 +128,65 @@ func prepare(ar *arena, values []float64, opt Options) (*prepared, error) {
 func DetectEntire(values []float64, opt Options) (*EntireResult, error) {
 	ar := getArena()
 	defer putArena(ar)
-	pr, err := prepare(ar, values, opt)
+	pr, err := prepareValues(ar, values, opt)
 	if err != nil {
 		return nil, err
 	}
-	return detectEntire(ar, pr, opt, &defaultConfig), nil
+	// The SR ratios depend on the scaled values only: on a long series
+	// they are computed on another core while the period is detected and
+	// the model fitted. Each side does exactly the same arithmetic as it
+	// would alone, so the result does not depend on the scheduling.
+	var sr *srJob
+	if defaultConfig.useSR && len(pr.x) >= srAsyncMin && runtime.GOMAXPROCS(0) > 1 {
+		sr = startSR(pr.x)
+		defer sr.release()
+	}
+	pr.setPeriod(ar, opt)
+	return detectEntireSR(ar, pr, opt, &defaultConfig, sr), nil
 }
 
-// scores returns the per-point anomaly score of the fitted series.
-func pointScores(ar *arena, x []float64, f *fit, cfg *modelConfig) []float64 {
+// srAsyncMin is the series length from which DetectEntire computes the SR
+// ratios concurrently; below it, starting a goroutine costs more than it
+// saves.
+const srAsyncMin = 2048
+
+// srJob is an SR computation ([srRawScores]) running on its own goroutine
+// with its own arena.
+type srJob struct {
+	wg sync.WaitGroup
+	ar *arena
+	sr []float64
+}
+
+// startSR starts computing srRawScores(x); x must not change until the
+// job is released.
+func startSR(x []float64) *srJob {
+	j := &srJob{ar: getArena()}
+	j.wg.Add(1)
+	go func() {
+		defer j.wg.Done()
+		j.sr = srRawScores(j.ar, x)
+	}()
+	return j
+}
+
+// wait returns the SR ratios once they are ready. They live in the job's
+// arena: do not use them after release.
+func (j *srJob) wait() []float64 {
+	j.wg.Wait()
+	return j.sr
+}
+
+// release waits for the job and returns its arena to the pool.
+func (j *srJob) release() {
+	j.wg.Wait()
+	putArena(j.ar)
+}
+
+// pointScores returns the per-point anomaly score of the fitted series.
+// The SR ratios come from job when it is not nil and are computed here
+// otherwise.
+func pointScores(ar *arena, x []float64, f *fit, cfg *modelConfig, job *srJob) []float64 {
 	n := len(x)
 	sc := ar.floats(n)
 	if cfg.useResid {
@@ -127,7 +195,12 @@ func pointScores(ar *arena, x []float64, f *fit, cfg *modelConfig) []float64 {
 		}
 	}
 	if cfg.useSR {
-		sr := srRawScores(ar, x)
+		var sr []float64
+		if job != nil {
+			sr = job.wait()
+		} else {
+			sr = srRawScores(ar, x)
+		}
 		for i := range sc {
 			sc[i] = combineScore(sc[i], sr[i], cfg)
 		}
@@ -164,10 +237,16 @@ func combineScore(z, sr float64, cfg *modelConfig) float64 {
 }
 
 func detectEntire(ar *arena, pr *prepared, opt Options, cfg *modelConfig) *EntireResult {
+	return detectEntireSR(ar, pr, opt, cfg, nil)
+}
+
+// detectEntireSR is detectEntire with the SR ratios from job (nil: computed
+// in line).
+func detectEntireSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job *srJob) *EntireResult {
 	x := pr.x
 	n := len(x)
 	f := fitSeries(ar, x, pr.period, cfg)
-	sc := pointScores(ar, x, f, cfg)
+	sc := pointScores(ar, x, f, cfg, job)
 	thr := sensitivityThreshold(opt.Sensitivity, cfg)
 
 	res := &EntireResult{

@@ -143,6 +143,13 @@ func autocorr(ar *arena, x []float64, lags int) []float64 {
 // all zeros), so later arithmetic cannot overflow.
 func normalise(ar *arena, x []float64) []float64 {
 	s := maxAbs(x)
+	if s == 1 {
+		// Already normalised (the detectors pass x/max|x|): x/1 == x
+		// exactly, so a copy gives the same values without the divisions.
+		out := ar.scratch(len(x))
+		copy(out, x)
+		return out
+	}
 	out := ar.floats(len(x))
 	if s == 0 {
 		return out

@@ -193,8 +193,9 @@ func robustScaleAr(ar *arena, x []float64) float64 {
 // (w is made odd and at most len(x)). Near the ends the window keeps its
 // length and is shifted inwards, so the first and last values are still
 // judged against w points. Cost O(n·w) in the worst case with a tiny
-// constant: each step finds the leaving and entering values by binary search
-// and moves the values between them with one copy.
+// constant: the window is kept sorted; each step finds the leaving and
+// entering values by branch-free binary search and moves the values
+// between them with one copy.
 func runningMedian(ar *arena, x []float64, w int) []float64 {
 	n := len(x)
 	out := ar.floats(n)
@@ -221,13 +222,15 @@ func runningMedian(ar *arena, x []float64, w int) []float64 {
 		// Remove old and insert nv with one move of the elements between
 		// their positions. Any occurrence of old will do; NaN never reaches
 		// here (callers pass finite values).
-		j := lowerBound(win, old)
+		j := countLess(win, old) // first index with win[j] >= old
 		if nv >= old {
-			k := lowerBound(win[j+1:], nv) + j + 1 // first index > j with win[k] >= nv
+			// First index k > j with win[k] >= nv: win[:j+1] <= old <= nv,
+			// all of it below nv unless old == nv, when only win[:j] is.
+			k := countLess(win, nv) + b2i(old == nv)
 			copy(win[j:k-1], win[j+1:k])
 			win[k-1] = nv
 		} else {
-			k := upperBound(win[:j], nv) // first index with win[k] > nv
+			k := countLessEq(win, nv) // first index with win[k] > nv
 			copy(win[k+1:j+1], win[k:j])
 			win[k] = nv
 		}
@@ -239,32 +242,31 @@ func runningMedian(ar *arena, x []float64, w int) []float64 {
 	return out
 }
 
-// lowerBound returns the first index i with s[i] >= v (len(s) if none).
-func lowerBound(s []float64, v float64) int {
-	lo, hi := 0, len(s)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s[m] < v {
-			lo = m + 1
-		} else {
-			hi = m
-		}
+// countLess returns the number of elements of the sorted, non-empty s
+// below v, which is the first index i with s[i] >= v (len(s) if none). The
+// binary search has a fixed number of steps for a given length and
+// advances without a branch: on a short window of noisy values the
+// branches of the textbook search are mispredicted half the time.
+func countLess(s []float64, v float64) int {
+	base, n := 0, len(s)
+	for n > 1 {
+		half := n / 2
+		base += half & -b2i(s[base+half-1] < v)
+		n -= half
 	}
-	return lo
+	return base + b2i(s[base] < v)
 }
 
-// upperBound returns the first index i with s[i] > v (len(s) if none).
-func upperBound(s []float64, v float64) int {
-	lo, hi := 0, len(s)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s[m] <= v {
-			lo = m + 1
-		} else {
-			hi = m
-		}
+// countLessEq is countLess for the elements ≤ v: the first index i with
+// s[i] > v (len(s) if none).
+func countLessEq(s []float64, v float64) int {
+	base, n := 0, len(s)
+	for n > 1 {
+		half := n / 2
+		base += half & -b2i(s[base+half-1] <= v)
+		n -= half
 	}
-	return lo
+	return base + b2i(s[base] <= v)
 }
 
 // b2i is 1 for true and 0 for false; the compiler makes it branch-free.
