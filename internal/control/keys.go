@@ -4,6 +4,7 @@
 package control
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -21,7 +22,9 @@ type KEK interface {
 // DataKeyStore stores wrapped data keys.
 type DataKeyStore interface {
 	ActiveDataKey(ctx context.Context) (vigil.DataKey, error)
-	CreateDataKey(ctx context.Context, kekID string, wrapped []byte) (int64, error)
+	// CreateFirstDataKey stores the wrapped key unless the store holds a
+	// data key already, and returns the active data key either way.
+	CreateFirstDataKey(ctx context.Context, kekID string, wrapped []byte) (vigil.DataKey, error)
 }
 
 // dataKeyAAD binds a wrapped data key to its purpose.
@@ -43,12 +46,16 @@ func OpenKeyring(ctx context.Context, store DataKeyStore, kek KEK) (*credential.
 		if err != nil {
 			return nil, 0, fmt.Errorf("wrap data key: %w", err)
 		}
-		id, err := store.CreateDataKey(ctx, kek.ID(), wrapped)
+		// Another server starting at the same time may have stored its
+		// key first: then use that one, so every server shares one key.
+		dk, err = store.CreateFirstDataKey(ctx, kek.ID(), wrapped)
 		if err != nil {
 			return nil, 0, err
 		}
-		ring, err := credential.NewKeyring(raw)
-		return ring, id, err
+		if bytes.Equal(dk.Wrapped, wrapped) {
+			ring, err := credential.NewKeyring(raw)
+			return ring, dk.ID, err
+		}
 	case err != nil:
 		return nil, 0, err
 	}

@@ -5,9 +5,11 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vigilhq/vigil/internal/control"
+	"github.com/vigilhq/vigil/internal/credential"
 	"github.com/vigilhq/vigil/internal/kek"
 	"github.com/vigilhq/vigil/internal/store/sqlite"
 	"github.com/vigilhq/vigil/internal/vigil"
@@ -100,5 +102,40 @@ func TestStoreRefusesANewerSchema(t *testing.T) {
 	db.Close()
 	if _, err := sqlite.Open(ctx, path); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("Open on a newer schema: err = %v", err)
+	}
+}
+
+// Servers that start together on an empty store share one data key: what
+// one seals, the others open, and key digests agree.
+func TestOpenKeyringConcurrentFirstStartsShareOneKey(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	k, _ := kek.New(bytes.Repeat([]byte{7}, 32))
+	const n = 6
+	rings := make([]*credential.Keyring, n)
+	ids := make([]int64, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { rings[i], ids[i], errs[i] = control.OpenKeyring(ctx, db, k) })
+	}
+	wg.Wait()
+	sealed, err := rings[0].Seal([]byte("secret"), "owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("server %d: %v", i, errs[i])
+		}
+		if ids[i] != ids[0] {
+			t.Errorf("server %d uses data key %d, server 0 uses %d", i, ids[i], ids[0])
+		}
+		if got, err := rings[i].Open(sealed, "owner"); err != nil || string(got) != "secret" {
+			t.Errorf("server %d cannot open what server 0 sealed: %q, %v", i, got, err)
+		}
+		if rings[i].Digest("k") != rings[0].Digest("k") {
+			t.Errorf("server %d computes another key digest", i)
+		}
 	}
 }

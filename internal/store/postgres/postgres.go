@@ -187,6 +187,7 @@ func SchemaVersion() int {
 const (
 	migrateLock = "vigil.migrate"
 	auditLock   = "vigil.audit"
+	dataKeyLock = "vigil.first-data-key"
 )
 
 // lockKey is the SQL expression of an advisory lock's key.
@@ -311,6 +312,27 @@ func (s *DB) CreateDataKey(ctx context.Context, kekID string, wrapped []byte) (i
 		return 0, fmt.Errorf("create data key: %w", err)
 	}
 	return id, nil
+}
+
+// CreateFirstDataKey stores the wrapped data key unless the store already
+// holds one, and returns the active data key either way. An advisory lock
+// makes servers that start together on an empty database agree on one key.
+func (s *DB) CreateFirstDataKey(ctx context.Context, kekID string, wrapped []byte) (vigil.DataKey, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return vigil.DataKey{}, fmt.Errorf("create data key: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+lockKey+`)`, dataKeyLock); err != nil {
+		return vigil.DataKey{}, fmt.Errorf("create data key: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO data_keys (kek_id, wrapped, created_at) SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM data_keys)`, kekID, wrapped, s.stamp()); err != nil {
+		return vigil.DataKey{}, fmt.Errorf("create data key: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return vigil.DataKey{}, fmt.Errorf("create data key: %w", err)
+	}
+	return s.ActiveDataKey(ctx)
 }
 
 // EnsureEndpoint creates the endpoint when it does not exist.

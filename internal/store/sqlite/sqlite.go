@@ -134,6 +134,16 @@ func (s *DB) CreateDataKey(ctx context.Context, kekID string, wrapped []byte) (i
 	return res.LastInsertId()
 }
 
+// CreateFirstDataKey stores the wrapped data key unless the store already
+// holds one, and returns the active data key either way. The insert is one
+// statement, which SQLite runs under its write lock.
+func (s *DB) CreateFirstDataKey(ctx context.Context, kekID string, wrapped []byte) (vigil.DataKey, error) {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO data_keys (kek_id, wrapped, created_at) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM data_keys)`, kekID, wrapped, s.stamp()); err != nil {
+		return vigil.DataKey{}, fmt.Errorf("create data key: %w", err)
+	}
+	return s.ActiveDataKey(ctx)
+}
+
 // EnsureEndpoint creates the endpoint when it does not exist.
 func (s *DB) EnsureEndpoint(ctx context.Context, name string) error {
 	now := s.stamp()

@@ -27,6 +27,7 @@ type Store interface {
 	// Data keys.
 	ActiveDataKey(ctx context.Context) (vigil.DataKey, error)
 	CreateDataKey(ctx context.Context, kekID string, wrapped []byte) (int64, error)
+	CreateFirstDataKey(ctx context.Context, kekID string, wrapped []byte) (vigil.DataKey, error)
 	DataKeys(ctx context.Context) ([]vigil.DataKey, error)
 	RewrapDataKeys(ctx context.Context, keys []vigil.DataKey) error
 
@@ -83,6 +84,7 @@ func Exercise(t *testing.T, open func(t *testing.T) Store) {
 		fn   func(t *testing.T, s Store)
 	}{
 		{"DataKeys", testDataKeys},
+		{"FirstDataKeyIsShared", testFirstDataKey},
 		{"RewrapIsAtomic", testRewrapIsAtomic},
 		{"EndpointKeys", testEndpointKeys},
 		{"Endpoints", testEndpoints},
@@ -170,6 +172,36 @@ func testDataKeys(t *testing.T, s Store) {
 	must(t, "DataKeys", err)
 	if len(ks) != 2 || ks[0].KEKID != "kek-2" || !bytes.Equal(ks[0].Wrapped, n1) || ks[1].KEKID != "kek-2" || !bytes.Equal(ks[1].Wrapped, n2) {
 		t.Errorf("after rewrap: %+v", ks)
+	}
+}
+
+// testFirstDataKey: servers starting together on an empty store all end up
+// with the same data key, whoever wrote it.
+func testFirstDataKey(t *testing.T, s Store) {
+	ctx := context.Background()
+	const n = 8
+	got := make([]vigil.DataKey, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { got[i], errs[i] = s.CreateFirstDataKey(ctx, "kek-1", random(40)) })
+	}
+	wg.Wait()
+	for i := range n {
+		must(t, "CreateFirstDataKey", errs[i])
+		if got[i].ID != got[0].ID || !bytes.Equal(got[i].Wrapped, got[0].Wrapped) {
+			t.Errorf("concurrent first data keys differ: %d vs %d", got[i].ID, got[0].ID)
+		}
+	}
+	ks, err := s.DataKeys(ctx)
+	must(t, "DataKeys", err)
+	if len(ks) != 1 {
+		t.Fatalf("%d data keys after %d concurrent first starts, want 1", len(ks), n)
+	}
+	again, err := s.CreateFirstDataKey(ctx, "kek-1", random(40))
+	must(t, "CreateFirstDataKey again", err)
+	if again.ID != ks[0].ID || !bytes.Equal(again.Wrapped, ks[0].Wrapped) {
+		t.Errorf("CreateFirstDataKey on a store with a key = %+v, want the existing key %d", again, ks[0].ID)
 	}
 }
 
