@@ -258,7 +258,8 @@ func (s *Service) listKeys(ctx context.Context, name string) (EndpointKeys, erro
 }
 
 // RegenerateKey replaces one of an endpoint's keys, with value when given
-// or a new random key otherwise. The old key stops working at once.
+// or a new random key otherwise. The old key stops working at once. The
+// endpoint must use key auth.
 func (s *Service) RegenerateKey(ctx context.Context, name string, slot vigil.KeySlot, value string) error {
 	return s.audited(ctx, "endpoints/regenerateKeys/action", endpointScope(name), s.regenerateKey(ctx, name, slot, value))
 }
@@ -268,11 +269,14 @@ func (s *Service) regenerateKey(ctx context.Context, name string, slot vigil.Key
 	if slot != vigil.PrimaryKey && slot != vigil.SecondaryKey {
 		return vigil.Errorf(vigil.EInvalid, "keyType must be primary or secondary")
 	}
-	if _, err := s.Store.GetEndpoint(ctx, name); err != nil {
+	e, err := s.Store.GetEndpoint(ctx, name)
+	if err != nil {
 		return err
 	}
+	if e.AuthMode != vigil.AuthKey {
+		return vigil.Errorf(vigil.EInvalid, "endpoint %s uses auth_mode %s, not key; it has no keys to regenerate", name, e.AuthMode)
+	}
 	k := s.keys()
-	var err error
 	if value != "" {
 		err = k.Set(ctx, name, slot, value)
 	} else {

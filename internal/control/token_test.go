@@ -46,6 +46,9 @@ func TestTokensExpireAndSigningKeysRotate(t *testing.T) {
 	if _, err := svc.ListKeys(ctx, "tok-ep"); vigil.ErrorCode(err) != vigil.EInvalid {
 		t.Errorf("keys of a token endpoint: %v", err)
 	}
+	if err := svc.RegenerateKey(ctx, "tok-ep", vigil.PrimaryKey, ""); vigil.ErrorCode(err) != vigil.EInvalid {
+		t.Errorf("regenerating a key of a token endpoint: %v, want invalid", err)
+	}
 	keys, _ := svc.ListKeys(ctx, "key-ep")
 	check := func(name, endpoint, cred string, at time.Time, want bool) {
 		t.Helper()

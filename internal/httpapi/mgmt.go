@@ -254,16 +254,84 @@ func writeMgmtError(w http.ResponseWriter, r *http.Request, log logger, err erro
 // decodeStrict reads a JSON body into v, refusing unknown fields and
 // naming the field of a type error.
 func decodeStrict(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	if err := checkJSON(r); err != nil {
-		return err
-	}
-	body, err := readBody(w, r, limit)
+	body, err := readJSON(w, r, limit)
 	if err != nil {
 		return err
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return vigil.Errorf(vigil.EInvalid, "the request body is empty; send a JSON object")
+	return unmarshalStrict(body, v)
+}
+
+// decodeResource is decodeStrict for an endpoint or deployment body, which
+// may carry Azure ML's own keys: "$schema" is dropped, and each key of
+// azureOnly (and, for deployments, of request_settings) is dropped with a
+// Warning header ("299 - ..."), as kubectl shows them, and a log line.
+func (s *Server) decodeResource(w http.ResponseWriter, r *http.Request, v any, azureOnly, inRequestSettings []string) error {
+	body, err := readJSON(w, r, s.MaxBodyBytes)
+	if err != nil {
+		return err
 	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil { // let the strict decoder explain
+		return unmarshalStrict(body, v)
+	}
+	var dropped []string
+	drop := func(m map[string]json.RawMessage, prefix string, keys []string) bool {
+		changed := false
+		for _, k := range keys {
+			if _, ok := m[k]; ok {
+				delete(m, k)
+				dropped = append(dropped, prefix+k)
+				changed = true
+			}
+		}
+		return changed
+	}
+	_, schema := top["$schema"]
+	delete(top, "$schema")
+	changed := drop(top, "", azureOnly) || schema
+	if rs, ok := top["request_settings"]; ok && len(inRequestSettings) > 0 {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(rs, &m) == nil && drop(m, "request_settings.", inRequestSettings) {
+			b, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			top["request_settings"] = b
+			changed = true
+		}
+	}
+	if changed {
+		if body, err = json.Marshal(top); err != nil {
+			return err
+		}
+	}
+	for _, k := range dropped {
+		// k comes from a fixed list, never from the request.
+		w.Header().Add("Warning", `299 - "`+k+` is an Azure-only setting; Vigil ignores it"`)
+		s.Logger.WarnContext(r.Context(), "ignored an Azure-only field", "field", k, "path", r.URL.Path)
+	}
+	return unmarshalStrict(body, v)
+}
+
+// readJSON checks the content type and reads a non-empty body of at most
+// limit bytes.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if err := checkJSON(r); err != nil {
+		return nil, err
+	}
+	body, err := readBody(w, r, limit)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, vigil.Errorf(vigil.EInvalid, "the request body is empty; send a JSON object")
+	}
+	return body, nil
+}
+
+// unmarshalStrict decodes one JSON object into v, refusing unknown fields
+// and naming the field of a type error.
+func unmarshalStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -381,7 +449,7 @@ func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request) error {
 	var in endpointIn
-	if err := decodeStrict(w, r, s.MaxBodyBytes, &in); err != nil {
+	if err := s.decodeResource(w, r, &in, vigil.AzureOnlyEndpointFields, nil); err != nil {
 		return err
 	}
 	e, err := s.Control.CreateEndpoint(r.Context(), in.Endpoint)
@@ -401,7 +469,7 @@ func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request) error {
 	var p control.EndpointPatch
-	if err := decodeStrict(w, r, s.MaxBodyBytes, &p); err != nil {
+	if err := s.decodeResource(w, r, &p, vigil.AzureOnlyEndpointFields, nil); err != nil {
 		return err
 	}
 	e, err := s.Control.UpdateEndpoint(r.Context(), r.PathValue("name"), p)
@@ -493,7 +561,7 @@ func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error {
 	var in deploymentIn
-	if err := decodeStrict(w, r, s.MaxBodyBytes, &in); err != nil {
+	if err := s.decodeResource(w, r, &in, vigil.AzureOnlyDeploymentFields, vigil.AzureOnlyRequestSettings); err != nil {
 		return err
 	}
 	ep := r.PathValue("name")
@@ -526,7 +594,7 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) updateDeployment(w http.ResponseWriter, r *http.Request) error {
 	var p control.DeploymentPatch
-	if err := decodeStrict(w, r, s.MaxBodyBytes, &p); err != nil {
+	if err := s.decodeResource(w, r, &p, vigil.AzureOnlyDeploymentFields, vigil.AzureOnlyRequestSettings); err != nil {
 		return err
 	}
 	d, err := s.Control.UpdateDeployment(r.Context(), r.PathValue("name"), r.PathValue("dep"), p)

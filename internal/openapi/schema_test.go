@@ -94,12 +94,18 @@ func TestManagementSchemasMatchGoTypes(t *testing.T) {
 	}
 	// Request bodies, and the parts shared by requests and answers (in a
 	// request their fields may be left out).
+	// Azure ML's own keys are accepted (and ignored) in endpoint and
+	// deployment bodies.
+	azure := func(p plus, keys []string) plus {
+		p.extra = append(append(slices.Clone(p.extra), "$schema"), keys...)
+		return p
+	}
 	requests := map[string]plus{
-		"RequestSettings":  {typ: reflect.TypeFor[vigil.RequestSettings]()},
-		"EndpointCreate":   endpoint,
-		"EndpointPatch":    {typ: reflect.TypeFor[control.EndpointPatch]()},
-		"DeploymentCreate": deployment,
-		"DeploymentPatch":  {typ: reflect.TypeFor[control.DeploymentPatch]()},
+		"RequestSettings":  {typ: reflect.TypeFor[vigil.RequestSettings](), extra: vigil.AzureOnlyRequestSettings},
+		"EndpointCreate":   azure(endpoint, vigil.AzureOnlyEndpointFields),
+		"EndpointPatch":    azure(plus{typ: reflect.TypeFor[control.EndpointPatch]()}, vigil.AzureOnlyEndpointFields),
+		"DeploymentCreate": azure(deployment, vigil.AzureOnlyDeploymentFields),
+		"DeploymentPatch":  azure(plus{typ: reflect.TypeFor[control.DeploymentPatch]()}, vigil.AzureOnlyDeploymentFields),
 		"Probe":            {typ: reflect.TypeFor[vigil.Probe]()},
 		"RoleCreate":       {typ: reflect.TypeFor[rbac.Role]()},
 	}

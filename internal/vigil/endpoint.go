@@ -13,8 +13,20 @@ const DefaultEndpoint = "default"
 // characters, a letter first, then letters, digits and single dashes, not
 // ending in a dash.
 func ValidateEndpointName(name string) error {
+	return validateName("endpoint", name)
+}
+
+// ValidateDeploymentName reports whether name is a valid deployment name;
+// the rules are those of endpoint names.
+func ValidateDeploymentName(name string) error {
+	return validateName("deployment", name)
+}
+
+// validateName checks a resource name; kind names the resource in the
+// error message.
+func validateName(kind, name string) error {
 	if len(name) < 3 || len(name) > 32 {
-		return Errorf(EInvalid, "endpoint name must be 3 to 32 characters long")
+		return Errorf(EInvalid, "%s name must be 3 to 32 characters long", kind)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
@@ -23,7 +35,7 @@ func ValidateEndpointName(name string) error {
 		case c >= '0' && c <= '9' && i > 0:
 		case c == '-' && i > 0 && i < len(name)-1 && name[i-1] != '-':
 		default:
-			return Errorf(EInvalid, "endpoint name %q must start with a letter and hold only letters, digits and single dashes", truncate(name))
+			return Errorf(EInvalid, "%s name %q must start with a letter and hold only letters, digits and single dashes", kind, truncate(name))
 		}
 	}
 	return nil

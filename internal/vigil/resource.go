@@ -139,6 +139,18 @@ type Deployment struct {
 	UpdatedAt                 time.Time         `json:"updated_at"`
 }
 
+// Azure-only fields: keys of Azure ML's online endpoint and deployment
+// schemas that mean nothing to Vigil. Files and requests that carry them
+// are accepted with a warning and the keys are dropped, so real Azure files
+// load unchanged. "$schema" is dropped silently.
+var (
+	AzureOnlyEndpointFields   = []string{"compute", "identity", "kind"}
+	AzureOnlyDeploymentFields = []string{"model_mount_path", "code_configuration", "environment", "instance_type", "app_insights_enabled", "scale_settings", "data_collector", "type"}
+	// AzureOnlyRequestSettings are the Azure-only keys of a deployment's
+	// request_settings.
+	AzureOnlyRequestSettings = []string{"max_queue_wait_ms"}
+)
+
 // Deployment limits.
 const (
 	MaxInstanceCount     = 20
@@ -148,8 +160,8 @@ const (
 
 // Validate checks the deployment's fields.
 func (d *Deployment) Validate() error {
-	if err := ValidateEndpointName(d.Name); err != nil {
-		return Errorf(EInvalid, "deployment %s", err.(*Error).Message)
+	if err := ValidateDeploymentName(d.Name); err != nil {
+		return err
 	}
 	if d.Model != BuiltinAnomalyDetector {
 		return Errorf(EInvalid, "model: %q is not available; this Vigil serves %s", truncate(d.Model), BuiltinAnomalyDetector)

@@ -75,6 +75,8 @@ func TestDeploymentValidate(t *testing.T) {
 		{"fail/timeout-over-max", func(d *Deployment) { d.RequestSettings.RequestTimeoutMS = 180001 }, "request_timeout_ms"},
 		{"fail/zero-concurrency", func(d *Deployment) { d.RequestSettings.MaxConcurrentRequestsPerInstance = 0 }, "max_concurrent_requests_per_instance"},
 		{"fail/instances", func(d *Deployment) { d.InstanceCount = 21 }, "instance_count"},
+		{"fail/short-name-says-deployment", func(d *Deployment) { d.Name = "bl" }, "deployment name must be 3 to 32 characters long"},
+		{"fail/bad-name-says-deployment", func(d *Deployment) { d.Name = "1blue" }, `deployment name "1blue" must start with a letter`},
 		{"fail/azureml-model", func(d *Deployment) { d.Model = "azureml:m:1" }, "model"},
 		{"fail/egress", func(d *Deployment) { d.EgressPublicNetworkAccess = "maybe" }, "egress_public_network_access"},
 		{"fail/probe-threshold", func(d *Deployment) { d.LivenessProbe.FailureThreshold = 0 }, "liveness_probe"},
