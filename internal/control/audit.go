@@ -31,7 +31,10 @@ type Verification struct {
 	Problem *audit.Problem `json:"problem,omitempty"`
 }
 
-// Verify checks every record of the chain and its head.
+// Verify checks every record of the chain and its head: the head's MAC,
+// keyed like the records', must match the record it names, so records cut
+// from the end are reported even when the head was moved back to the last
+// remaining record.
 func (a *AuditService) Verify(ctx context.Context) (Verification, error) {
 	// The head first: records appended after it are still checked, and
 	// cannot be mistaken for a cut.
@@ -42,6 +45,13 @@ func (a *AuditService) Verify(ctx context.Context) (Verification, error) {
 	evs, err := a.Store.ListAudit(ctx, vigil.AuditFilter{})
 	if err != nil {
 		return Verification{}, err
+	}
+	if mac == nil && len(evs) > 0 {
+		// No head yet when it was read: the first records may have been
+		// appended since, with their head.
+		if seq, mac, err = a.Store.AuditHead(ctx); err != nil {
+			return Verification{}, err
+		}
 	}
 	p := a.Chain.Verify(evs, seq, mac)
 	return Verification{OK: p == nil, Checked: len(evs), Problem: p}, nil

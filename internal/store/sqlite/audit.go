@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/hmac"
 	"database/sql"
 	"errors"
 
@@ -10,8 +11,15 @@ import (
 )
 
 // AppendAudit stores events in order, each chained by mac to the previous
-// record, and moves the chain head, in one transaction.
-func (s *DB) AppendAudit(ctx context.Context, events []vigil.AuditEvent, mac func(prev []byte, ev vigil.AuditEvent) []byte) error {
+// record, and moves the chain head to head(seq, MAC) of the newest record,
+// in one transaction. A current head that is not head(seq, MAC) of the
+// newest stored record (records cut from the end, or a head rewritten by
+// someone without the key) is not covered up: the new records start one seq
+// further, and the gap stays for verify to report.
+func (s *DB) AppendAudit(ctx context.Context, events []vigil.AuditEvent, mac func(prev []byte, ev vigil.AuditEvent) []byte, head func(seq int64, last []byte) []byte) error {
+	if len(events) == 0 {
+		return nil
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return formatError("append audit", err)
@@ -22,6 +30,19 @@ func (s *DB) AppendAudit(ctx context.Context, events []vigil.AuditEvent, mac fun
 	err = tx.QueryRowContext(ctx, `SELECT seq, mac FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return formatError("append audit", err)
+	}
+	var headSeq int64
+	var headMAC []byte
+	err = tx.QueryRowContext(ctx, `SELECT seq, mac FROM audit_head WHERE id = 1`).Scan(&headSeq, &headMAC)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if seq != 0 {
+			seq++ // records without a head: leave a gap
+		}
+	case err != nil:
+		return formatError("append audit", err)
+	case headSeq != seq || !hmac.Equal(headMAC, head(seq, prev)):
+		seq = max(seq, headSeq) + 1 // leave a gap
 	}
 	for _, ev := range events {
 		seq++
@@ -34,7 +55,7 @@ func (s *DB) AppendAudit(ctx context.Context, events []vigil.AuditEvent, mac fun
 		}
 		prev = m
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`, seq, prev); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`, seq, head(seq, prev)); err != nil {
 		return formatError("append audit", err)
 	}
 	return formatError("append audit", tx.Commit())
@@ -88,4 +109,15 @@ func (s *DB) AuditHead(ctx context.Context) (int64, []byte, error) {
 		return 0, nil, nil
 	}
 	return seq, mac, formatError("audit head", err)
+}
+
+// ReplaceAuditHead sets the head's MAC to mac if the head is still seq and
+// old (compare and swap), and reports whether it did.
+func (s *DB) ReplaceAuditHead(ctx context.Context, seq int64, old, mac []byte) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE audit_head SET mac = ? WHERE id = 1 AND seq = ? AND mac = ?`, mac, seq, old)
+	if err != nil {
+		return false, formatError("replace audit head", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, formatError("replace audit head", err)
 }

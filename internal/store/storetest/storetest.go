@@ -65,9 +65,10 @@ type Store interface {
 	DeleteAssignment(ctx context.Context, id string) error
 
 	// The audit log.
-	AppendAudit(ctx context.Context, events []vigil.AuditEvent, mac func(prev []byte, ev vigil.AuditEvent) []byte) error
+	AppendAudit(ctx context.Context, events []vigil.AuditEvent, mac func(prev []byte, ev vigil.AuditEvent) []byte, head func(seq int64, last []byte) []byte) error
 	ListAudit(ctx context.Context, f vigil.AuditFilter) ([]vigil.AuditEvent, error)
 	AuditHead(ctx context.Context) (int64, []byte, error)
+	ReplaceAuditHead(ctx context.Context, seq int64, old, mac []byte) (bool, error)
 
 	// Maintenance.
 	IntegrityCheck(ctx context.Context) (string, error)
@@ -101,6 +102,8 @@ func Exercise(t *testing.T, open func(t *testing.T) Store) {
 		{"AuditFilters", testAuditFilters},
 		{"AuditConcurrentAppends", testAuditConcurrent},
 		{"AuditAppendRollsBack", testAuditAppendRollsBack},
+		{"AuditAppendKeepsABrokenHeadVisible", testAuditBrokenHead},
+		{"AuditReplaceHead", testAuditReplaceHead},
 		{"Maintenance", testMaintenance},
 	}
 	for _, tt := range tests {
@@ -700,10 +703,14 @@ func testAudit(t *testing.T, s Store) {
 		t.Errorf("AuditHead of an empty log = %d, %x, %v; want 0, nil, nil", seq, mac, err)
 	}
 	chain := audit.NewChain(chainKey)
+	must(t, "AppendAudit of nothing to an empty log", s.AppendAudit(ctx, nil, chain.MAC, chain.HeadMAC))
+	if seq, mac, _ := s.AuditHead(ctx); seq != 0 || mac != nil {
+		t.Errorf("AppendAudit of nothing wrote a head: %d, %x", seq, mac)
+	}
 	at := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.FixedZone("x", 3600)) // nanoseconds and a zone
-	must(t, "AppendAudit", s.AppendAudit(ctx, []vigil.AuditEvent{event("admin", "endpoints/write", at), event("user:ann", "endpoints/read", at.Add(time.Second))}, chain.MAC))
-	must(t, "AppendAudit", s.AppendAudit(ctx, []vigil.AuditEvent{event("admin", "roles/write", at.Add(2*time.Second))}, chain.MAC))
-	must(t, "AppendAudit of nothing", s.AppendAudit(ctx, nil, chain.MAC))
+	must(t, "AppendAudit", s.AppendAudit(ctx, []vigil.AuditEvent{event("admin", "endpoints/write", at), event("user:ann", "endpoints/read", at.Add(time.Second))}, chain.MAC, chain.HeadMAC))
+	must(t, "AppendAudit", s.AppendAudit(ctx, []vigil.AuditEvent{event("admin", "roles/write", at.Add(2*time.Second))}, chain.MAC, chain.HeadMAC))
+	must(t, "AppendAudit of nothing", s.AppendAudit(ctx, nil, chain.MAC, chain.HeadMAC))
 	evs, err := s.ListAudit(ctx, vigil.AuditFilter{})
 	must(t, "ListAudit", err)
 	if len(evs) != 3 {
@@ -716,8 +723,8 @@ func testAudit(t *testing.T, s Store) {
 	}
 	verify(t, s, 3)
 	seq, mac, _ = s.AuditHead(ctx)
-	if seq != 3 || !bytes.Equal(mac, evs[2].MAC) {
-		t.Errorf("AuditHead = %d, %x; want 3 and the last MAC", seq, mac)
+	if seq != 3 || !bytes.Equal(mac, chain.HeadMAC(3, evs[2].MAC)) {
+		t.Errorf("AuditHead = %d, %x; want 3 and the head MAC of the last record", seq, mac)
 	}
 	// Tampering through Exec is caught by the chain.
 	must(t, "Exec", s.Exec(ctx, `UPDATE audit_events SET detail = ? WHERE seq = ?`, "tampered", 2))
@@ -745,7 +752,7 @@ func testAuditFilters(t *testing.T, s Store) {
 		// Fractions of a second, so records within a second are ordered.
 		evs = append(evs, event(p, a, t0.Add(time.Duration(i)*time.Hour+time.Duration(i)*100*time.Millisecond)))
 	}
-	must(t, "AppendAudit", s.AppendAudit(ctx, evs, chain.MAC))
+	must(t, "AppendAudit", s.AppendAudit(ctx, evs, chain.MAC, chain.HeadMAC))
 	seqs := func(f vigil.AuditFilter) []int64 {
 		t.Helper()
 		got, err := s.ListAudit(ctx, f)
@@ -799,7 +806,7 @@ func testAuditConcurrent(t *testing.T, s Store) {
 				if i%3 == 0 {
 					batch = append(batch, event(fmt.Sprintf("user:w%d", w), "endpoints/write", time.Now()))
 				}
-				if err := s.AppendAudit(ctx, batch, chain.MAC); err != nil {
+				if err := s.AppendAudit(ctx, batch, chain.MAC, chain.HeadMAC); err != nil {
 					t.Errorf("writer %d: AppendAudit: %v", w, err)
 					return
 				}
@@ -813,7 +820,7 @@ func testAuditConcurrent(t *testing.T, s Store) {
 func testAuditAppendRollsBack(t *testing.T, s Store) {
 	ctx := context.Background()
 	chain := audit.NewChain(chainKey)
-	must(t, "AppendAudit", s.AppendAudit(ctx, []vigil.AuditEvent{event("admin", "a", time.Now())}, chain.MAC))
+	must(t, "AppendAudit", s.AppendAudit(ctx, []vigil.AuditEvent{event("admin", "a", time.Now())}, chain.MAC, chain.HeadMAC))
 	// A batch that fails half way (the context ends) leaves no record and
 	// does not move the head.
 	cctx, cancel := context.WithCancel(ctx)
@@ -824,7 +831,7 @@ func testAuditAppendRollsBack(t *testing.T, s Store) {
 			cancel()
 		}
 		return chain.MAC(prev, ev)
-	})
+	}, chain.HeadMAC)
 	cancel()
 	if err == nil {
 		t.Log("the store finished the batch before noticing the cancellation")
@@ -832,8 +839,76 @@ func testAuditAppendRollsBack(t *testing.T, s Store) {
 		return
 	}
 	verify(t, s, 1)
-	must(t, "AppendAudit after a failed one", s.AppendAudit(ctx, []vigil.AuditEvent{event("admin", "d", time.Now())}, chain.MAC))
+	must(t, "AppendAudit after a failed one", s.AppendAudit(ctx, []vigil.AuditEvent{event("admin", "d", time.Now())}, chain.MAC, chain.HeadMAC))
 	verify(t, s, 2)
+}
+
+// testAuditBrokenHead: an append after records were cut from the end (head
+// left alone, moved back with a made-up MAC, or deleted) does not cover the
+// cut with a fresh head: it leaves a gap in seq that Verify reports.
+func testAuditBrokenHead(t *testing.T, s Store) {
+	tests := []struct {
+		name    string
+		tamper  []string
+		wantSeq int64 // the first record Verify reports missing
+		newSeq  int64 // the seq of the record appended after the tampering
+	}{
+		{"cut-head-untouched", []string{`DELETE FROM audit_events WHERE seq > 4`}, 5, 8},
+		// The head moved back to the last remaining record, with that
+		// record's MAC (the form heads had before they were keyed).
+		{"cut-head-moved-back", []string{`DELETE FROM audit_events WHERE seq > 4`, `UPDATE audit_head SET seq = 4, mac = (SELECT mac FROM audit_events WHERE seq = 4)`}, 5, 6},
+		{"head-deleted", []string{`DELETE FROM audit_events WHERE seq > 4`, `DELETE FROM audit_head`}, 5, 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			chain := audit.NewChain(chainKey)
+			must(t, "Exec", s.Exec(ctx, `DELETE FROM audit_events`))
+			must(t, "Exec", s.Exec(ctx, `DELETE FROM audit_head`))
+			var evs []vigil.AuditEvent
+			for i := 0; i < 6; i++ {
+				evs = append(evs, event("admin", "a", time.Now()))
+			}
+			must(t, "AppendAudit", s.AppendAudit(ctx, evs, chain.MAC, chain.HeadMAC))
+			for _, q := range tt.tamper {
+				must(t, q, s.Exec(ctx, q))
+			}
+			must(t, "AppendAudit", s.AppendAudit(ctx, []vigil.AuditEvent{event("admin", "b", time.Now())}, chain.MAC, chain.HeadMAC))
+			got, _ := s.ListAudit(ctx, vigil.AuditFilter{})
+			seq, mac, _ := s.AuditHead(ctx)
+			if n := len(got); n != 5 || got[n-1].Seq != tt.newSeq || seq != tt.newSeq {
+				t.Fatalf("after the append: %d records, the newest %d, head %d; want 5, %d, %d", n, got[n-1].Seq, seq, tt.newSeq, tt.newSeq)
+			}
+			if p := chain.Verify(got, seq, mac); p == nil || p.Seq != tt.wantSeq || p.Kind != "missing" {
+				t.Errorf("Verify = %+v, want record %d missing", p, tt.wantSeq)
+			}
+		})
+	}
+}
+
+// testAuditReplaceHead: ReplaceAuditHead swaps the head's MAC only while
+// the head is still the one given.
+func testAuditReplaceHead(t *testing.T, s Store) {
+	ctx := context.Background()
+	chain := audit.NewChain(chainKey)
+	if ok, err := s.ReplaceAuditHead(ctx, 0, nil, []byte("x")); ok || err != nil {
+		t.Errorf("ReplaceAuditHead without a head = %v, %v; want false, nil", ok, err)
+	}
+	must(t, "AppendAudit", s.AppendAudit(ctx, []vigil.AuditEvent{event("admin", "a", time.Now())}, chain.MAC, chain.HeadMAC))
+	seq, mac, _ := s.AuditHead(ctx)
+	next := bytes.Repeat([]byte{5}, 32)
+	if ok, err := s.ReplaceAuditHead(ctx, seq, []byte("stale"), next); ok || err != nil {
+		t.Errorf("ReplaceAuditHead of a stale MAC = %v, %v; want false, nil", ok, err)
+	}
+	if ok, err := s.ReplaceAuditHead(ctx, seq+1, mac, next); ok || err != nil {
+		t.Errorf("ReplaceAuditHead of a stale seq = %v, %v; want false, nil", ok, err)
+	}
+	if ok, err := s.ReplaceAuditHead(ctx, seq, mac, next); !ok || err != nil {
+		t.Errorf("ReplaceAuditHead = %v, %v; want true, nil", ok, err)
+	}
+	if seq2, mac2, _ := s.AuditHead(ctx); seq2 != seq || !bytes.Equal(mac2, next) {
+		t.Errorf("AuditHead after ReplaceAuditHead = %d, %x", seq2, mac2)
+	}
 }
 
 func testMaintenance(t *testing.T, s Store) {
