@@ -88,8 +88,22 @@ func (cf *clientFlags) serverURL() string {
 	return defaultServerURL
 }
 
+// adminTokenPath returns the file the admin token is read from when neither
+// --token nor VIGIL_TOKEN gives one: <data>/admin-token when --data is
+// given, else the file VIGIL_ADMIN_TOKEN_FILE names (the server's own
+// setting, so that the CLI run beside a server, as in its container or pod,
+// finds the token), else <data>/admin-token with VIGIL_DATA or the default.
+func (cf *clientFlags) adminTokenPath() string {
+	if cf.data == "" {
+		if f := cf.getenv("VIGIL_ADMIN_TOKEN_FILE"); f != "" {
+			return f
+		}
+	}
+	return filepath.Join(cf.dataDir(), adminTokenFile)
+}
+
 // client builds the API client: the server from --url/VIGIL_URL, the token
-// from --token, VIGIL_TOKEN or <data>/admin-token.
+// from --token, VIGIL_TOKEN, VIGIL_ADMIN_TOKEN_FILE or <data>/admin-token.
 func (cf *clientFlags) client(stderr io.Writer) (*client.Client, error) {
 	if err := cf.checkOutput(); err != nil {
 		return nil, err
@@ -100,16 +114,18 @@ func (cf *clientFlags) client(stderr io.Writer) (*client.Client, error) {
 		token, cf.tokenSource = cf.getenv("VIGIL_TOKEN"), "VIGIL_TOKEN"
 	}
 	if token == "" {
-		path := filepath.Join(cf.dataDir(), adminTokenFile)
+		path := cf.adminTokenPath()
 		cf.tokenSource = path
 		fi, err := os.Stat(path)
 		if err != nil {
 			return nil, &hintError{
 				msg:  fmt.Sprintf("no admin token: %s cannot be read (%v)", path, errors.Unwrap(err)),
-				hint: "give --token, set VIGIL_TOKEN, or point --data (VIGIL_DATA) at the server's data directory",
+				hint: "give --token, set VIGIL_TOKEN or VIGIL_ADMIN_TOKEN_FILE, or point --data (VIGIL_DATA) at the server's data directory",
 			}
 		}
-		if fi.Mode().Perm()&0o077 != 0 {
+		// Group read is tolerated, as the server does for the files it
+		// reads (Kubernetes mounts Secret files 0440 under an fsGroup).
+		if fi.Mode().Perm()&0o037 != 0 {
 			fmt.Fprintf(stderr, "warning: %s is open to other users (mode %04o); run chmod 600 %s\n", path, fi.Mode().Perm(), path)
 		}
 		b, err := os.ReadFile(path)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +35,7 @@ import (
 func newServeCmd(stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
 	cfg := config.Default()
 	var shutdownTimeout time.Duration
+	var adminTokenFile string
 	cmd := &cobra.Command{
 		Use:   "serve [ApiKey=KEY] [Eula=accept] [Billing=URL]",
 		Short: "Run the Vigil server",
@@ -51,12 +54,21 @@ a flag given on the command line wins. Secrets never come from flags:
 When no key is given and none is stored, keys are generated on first start
 and printed once.
 
+The bootstrap admin token (the management API's first Owner) is generated
+into <data>/admin-token on first start, unless --admin-token-file
+(VIGIL_ADMIN_TOKEN_FILE) names a file, such as a mounted Kubernetes Secret,
+holding one made with "vigil admin-token generate": Vigil then takes that
+token (revoking any other admin token), never writes the file nor
+<data>/admin-token, and refuses "vigil admin-token rotate". The file must
+not be writable by its group nor open to others.
+
 The store is embedded SQLite in the data directory unless a PostgreSQL URL
 is given (--database-url, VIGIL_DATABASE_URL or VIGIL_DATABASE_URL_FILE;
 keep a password out of the flag, which other users can see). Several
 servers may share one PostgreSQL database, and then must share the
-master key file (VIGIL_MASTER_KEY_FILE) and the admin-token file; each
-sees the others' changes within a second. See docs/operations.md.
+master key file (VIGIL_MASTER_KEY_FILE) and the admin token
+(VIGIL_ADMIN_TOKEN_FILE); each sees the others' changes within a second.
+See docs/operations.md.
 
 As the Azure container did, the arguments ApiKey=<key>, Eula=... and
 Billing=... are accepted; Eula and Billing are ignored.
@@ -71,7 +83,7 @@ change). SIGINT or SIGTERM stops the server after requests in flight finish.`,
 			if err := applyContainerArgs(&cfg, args, stderr); err != nil {
 				return err
 			}
-			m := &Main{Config: cfg, Stdout: stdout, Stderr: stderr, ShutdownTimeout: shutdownTimeout}
+			m := &Main{Config: cfg, Stdout: stdout, Stderr: stderr, ShutdownTimeout: shutdownTimeout, AdminTokenFile: adminTokenFile}
 			if err := m.Open(cmd.Context()); err != nil {
 				m.Close()
 				return err
@@ -98,7 +110,8 @@ change). SIGINT or SIGTERM stops the server after requests in flight finish.`,
 	f.StringSliceVar(&cfg.OIDCAlgorithms, "oidc-algorithms", []string{"RS256", "ES256", "PS256", "EdDSA"}, "allowed token signing algorithms; never none or HS* (env VIGIL_OIDC_ALGORITHMS)")
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json (env VIGIL_LOG_FORMAT)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error (env VIGIL_LOG_LEVEL)")
-	f.DurationVar(&shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for requests in flight on shutdown")
+	f.StringVar(&adminTokenFile, "admin-token-file", "", "file holding the bootstrap admin token, e.g. a mounted Secret; Vigil never writes it (env VIGIL_ADMIN_TOKEN_FILE; default: generated into <data>/admin-token)")
+	f.DurationVar(&shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for requests in flight on shutdown (env VIGIL_SHUTDOWN_TIMEOUT)")
 	return cmd
 }
 
@@ -120,6 +133,8 @@ var envFlags = map[string]string{
 	"oidc-algorithms":     "VIGIL_OIDC_ALGORITHMS",
 	"log-format":          "VIGIL_LOG_FORMAT",
 	"log-level":           "VIGIL_LOG_LEVEL",
+	"admin-token-file":    "VIGIL_ADMIN_TOKEN_FILE",
+	"shutdown-timeout":    "VIGIL_SHUTDOWN_TIMEOUT",
 }
 
 // applyEnv sets every flag not given on the command line from its
@@ -265,6 +280,10 @@ type Main struct {
 	Config          config.Config
 	Stdout, Stderr  io.Writer
 	ShutdownTimeout time.Duration
+	// AdminTokenFile, when set, holds the bootstrap admin token, managed by
+	// the operator (--admin-token-file, VIGIL_ADMIN_TOKEN_FILE): Vigil
+	// reads it and writes neither it nor <data>/admin-token.
+	AdminTokenFile string
 
 	logger *slog.Logger
 	db     store
@@ -289,6 +308,14 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.logger = newLogger(m.Stderr, cfg.LogFormat, cfg.LogLevel)
+	// A bad admin token file stops the start before anything is changed.
+	var adminToken string
+	if m.AdminTokenFile != "" {
+		var err error
+		if adminToken, err = control.ReadAdminTokenFile(m.AdminTokenFile); err != nil {
+			return fmt.Errorf("VIGIL_ADMIN_TOKEN_FILE: %w", err)
+		}
+	}
 	restrictUmask()
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -359,13 +386,16 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	svc := &control.Service{Store: m.db, Ring: ring, DataKeyID: dkID, Changed: plane.Reload, Audit: m.audit}
 	keys := &control.Keys{Store: m.db, Ring: ring, DataKeyID: dkID}
-	if err := m.bootstrapKeys(ctx, keys); err != nil {
+	// What the server changes on its own at start is audited as
+	// system:startup.
+	sctx := control.StartupContext(ctx)
+	if err := m.bootstrapKeys(sctx, keys); err != nil {
 		return err
 	}
-	if err := bootstrapDefaultDeployment(ctx, svc); err != nil {
+	if err := bootstrapDefaultDeployment(sctx, svc); err != nil {
 		return err
 	}
-	if _, err := svc.EnsureAdminToken(ctx, filepath.Join(cfg.Data, "admin-token")); err != nil {
+	if err := m.bootstrapAdminToken(sctx, svc, adminToken); err != nil {
 		return err
 	}
 	access := &control.Access{Store: m.db, Audit: m.audit, Changed: plane.Reload}
@@ -374,8 +404,14 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := access.EnsureBootstrapAssignment(ctx); err != nil {
+	if err := access.EnsureBootstrapAssignmentAudited(sctx); err != nil {
 		return err
+	}
+	var mgmtAccess httpapi.Access = access
+	tokenFile := filepath.Join(cfg.Data, adminTokenFile)
+	if m.AdminTokenFile != "" {
+		mgmtAccess = fileAdminToken{Access: access, source: "VIGIL_ADMIN_TOKEN_FILE (" + m.AdminTokenFile + ")"}
+		tokenFile = ""
 	}
 	if err := plane.Reload(ctx); err != nil {
 		return err
@@ -392,9 +428,9 @@ func (m *Main) Open(ctx context.Context) error {
 		Logs:           plane,
 		AuditLog:       &control.AuditService{Store: m.db, Chain: chain},
 		AuditQueue:     m.audit,
-		Access:         access,
+		Access:         mgmtAccess,
 		Identities:     identities,
-		AdminTokenFile: filepath.Join(cfg.Data, "admin-token"),
+		AdminTokenFile: tokenFile,
 		Metrics:        httpapi.NewMetrics(),
 		OpenAPI:        openapi.JSON(),
 		CORSOrigins:    cfg.CORSOrigins,
@@ -482,20 +518,72 @@ func (m *Main) watchStore(ctx context.Context) {
 	wg.Wait()
 }
 
+// fileAdminToken is the access service when the operator manages the
+// admin token in a file (VIGIL_ADMIN_TOKEN_FILE): rotation through the API
+// is refused, since Vigil does not write that file.
+type fileAdminToken struct {
+	*control.Access
+	source string
+}
+
+func (f fileAdminToken) RotateAdminToken(ctx context.Context, _ string) (string, error) {
+	return "", f.Access.RefuseAdminTokenRotation(ctx, f.source)
+}
+
+// bootstrapAdminToken makes sure the store holds the bootstrap admin token:
+// the operator's (token, from VIGIL_ADMIN_TOKEN_FILE) when given, else the
+// one in <data>/admin-token, generated when missing. Changes are audited.
+func (m *Main) bootstrapAdminToken(ctx context.Context, svc *control.Service, token string) error {
+	dataFile := filepath.Join(m.Config.Data, adminTokenFile)
+	if token == "" {
+		if made, err := svc.EnsureAdminToken(ctx, dataFile); err != nil {
+			return err
+		} else if made {
+			m.logger.Info("bootstrap admin token generated; earlier admin tokens revoked", "file", dataFile)
+		}
+		return nil
+	}
+	changed, err := svc.SetAdminToken(ctx, token, "VIGIL_ADMIN_TOKEN_FILE "+m.AdminTokenFile)
+	if err != nil {
+		return err
+	}
+	if changed {
+		m.logger.Info("bootstrap admin token set from the admin token file; other admin tokens revoked", "file", m.AdminTokenFile)
+	}
+	if b, err := os.ReadFile(dataFile); err == nil && strings.TrimSpace(string(b)) != token {
+		m.logger.Warn("the data directory's admin-token file holds an admin token that no longer works (VIGIL_ADMIN_TOKEN_FILE names the admin token); delete it", "file", dataFile)
+	}
+	return nil
+}
+
 // bootstrapKeys makes sure the default endpoint has both keys: the
 // configured key becomes the primary one; missing keys are generated and
-// printed once, on the start that creates them.
+// printed once, on the start that creates them. Each key stored is audited
+// (never its value).
 func (m *Main) bootstrapKeys(ctx context.Context, keys *control.Keys) error {
 	cfg := &m.Config
-	if cfg.APIKey != "" {
-		if err := keys.Set(ctx, vigil.DefaultEndpoint, vigil.PrimaryKey, cfg.APIKey); err != nil {
-			return fmt.Errorf("set the primary key from %s: %w", cfg.APIKeySource, err)
-		}
-		m.logger.Info("primary key of the default endpoint set", "source", cfg.APIKeySource)
-	}
+	scope := "/endpoints/" + vigil.DefaultEndpoint
 	stored, err := keys.Store.Keys(ctx)
 	if err != nil {
 		return err
+	}
+	if cfg.APIKey != "" {
+		// The same key given again (every start of a server configured
+		// with one) changes nothing, and is not audited again.
+		d := keys.Ring.Digest(cfg.APIKey)
+		same := slices.ContainsFunc(stored, func(k vigil.StoredKey) bool {
+			return k.Endpoint == vigil.DefaultEndpoint && k.Slot == vigil.PrimaryKey && k.DataKeyID == keys.DataKeyID && bytes.Equal(k.Digest, d[:])
+		})
+		if !same {
+			err := keys.Set(ctx, vigil.DefaultEndpoint, vigil.PrimaryKey, cfg.APIKey)
+			if err := control.RecordChange(ctx, m.audit, rbac.EndpointsRegenerateKeys, scope, "primary key set from "+cfg.APIKeySource, err); err != nil {
+				return fmt.Errorf("set the primary key from %s: %w", cfg.APIKeySource, err)
+			}
+			if stored, err = keys.Store.Keys(ctx); err != nil {
+				return err
+			}
+		}
+		m.logger.Info("primary key of the default endpoint set", "source", cfg.APIKeySource, "changed", !same)
 	}
 	have := map[vigil.KeySlot]bool{}
 	for _, k := range stored {
@@ -509,7 +597,7 @@ func (m *Main) bootstrapKeys(ctx context.Context, keys *control.Keys) error {
 			continue
 		}
 		v, err := keys.Generate(ctx, vigil.DefaultEndpoint, slot)
-		if err != nil {
+		if err := control.RecordChange(ctx, m.audit, rbac.EndpointsRegenerateKeys, scope, string(slot)+" key generated", err); err != nil {
 			return err
 		}
 		generated = append(generated, fmt.Sprintf("  %-9s %s", string(slot)+":", v))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vigilhq/vigil/internal/client"
+	vcred "github.com/vigilhq/vigil/internal/credential"
 	"github.com/vigilhq/vigil/internal/vigil"
 )
 
@@ -167,14 +168,16 @@ vigil admin-token rotate.`,
 	return cmd
 }
 
-// newAdminTokenCmd is "vigil admin-token rotate".
+// newAdminTokenCmd is "vigil admin-token rotate" and "vigil admin-token
+// generate".
 func newAdminTokenCmd(getenv func(string) string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "admin-token",
-		Short: "Rotate the bootstrap admin token",
+		Short: "Generate or rotate the bootstrap admin token",
 		Args:  cobra.NoArgs,
 	}
 	cf := addClientFlags(cmd, getenv)
+	cmd.AddCommand(newAdminTokenGenerateCmd())
 	cmd.AddCommand(&cobra.Command{
 		Use:                   "rotate",
 		DisableFlagsInUseLine: true,
@@ -187,6 +190,13 @@ shown only this once. Needs roles/write at /.
 
 If VIGIL_TOKEN or --token held the old admin token, set it to the new one.
 
+A server started with VIGIL_ADMIN_TOKEN_FILE (the admin token in a file the
+operator manages, such as a Kubernetes Secret) refuses this with a
+conflict: Vigil never writes that file. Rotate such a token by putting a
+new one (vigil admin-token generate) into the file or Secret and restarting
+every server; each revokes the old token as it starts. The CLI reads
+VIGIL_ADMIN_TOKEN_FILE too, when neither --token nor VIGIL_TOKEN is set.
+
 ` + connectionHelp,
 		Example: `  vigil admin-token rotate
   vigil admin-token rotate -o json   # prints the new token once`,
@@ -198,7 +208,11 @@ If VIGIL_TOKEN or --token held the old admin token, set it to the new one.
 			}
 			t, err := c.RotateAdminToken(cmd.Context())
 			if err != nil {
-				return cf.explain(err, "")
+				err = cf.explain(err, "")
+				if h, ok := err.(*hintError); ok && vigil.ErrorCode(err) == vigil.EConflict {
+					h.hint = "this server's admin token is managed in a file (VIGIL_ADMIN_TOKEN_FILE); after changing it, restart every server, e.g. kubectl rollout restart deploy/vigil"
+				}
+				return err
 			}
 			stderr := cmd.ErrOrStderr()
 			if cf.output != "table" {
@@ -225,4 +239,31 @@ If VIGIL_TOKEN or --token held the old admin token, set it to the new one.
 		},
 	})
 	return cmd
+}
+
+// newAdminTokenGenerateCmd is "vigil admin-token generate": it prints a new
+// token for VIGIL_ADMIN_TOKEN_FILE, without calling a server.
+func newAdminTokenGenerateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:                   "generate",
+		DisableFlagsInUseLine: true,
+		Short:                 "Print a new admin token for VIGIL_ADMIN_TOKEN_FILE (calls no server)",
+		Long: `Print a new random admin token, in the form Vigil makes them ("vgt_" and 43
+base64url characters), and nothing else. It calls no server and changes
+nothing: put the token into the file VIGIL_ADMIN_TOKEN_FILE names (mode
+0600, or 0440 as a Kubernetes Secret mounts it), or into the Secret, and
+(re)start the servers. They make it the bootstrap admin token and revoke any
+other.`,
+		Example: `  vigil admin-token generate > admin-token && chmod 600 admin-token
+  kubectl create secret generic vigil-admin-token --from-literal=token="$(vigil admin-token generate)"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tok, _, err := vcred.NewAccessToken()
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return err
+		},
+	}
 }

@@ -15,6 +15,7 @@ package charttest
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,6 +151,7 @@ type want struct {
 	multi         bool
 	apiKeyFile    bool
 	masterKeyFile bool
+	adminToken    bool
 	tls           bool
 	monitor       bool
 	// NetworkPolicy peers, as strings (see peerString).
@@ -179,6 +181,7 @@ var cases = []want{
 		multi:         true,
 		apiKeyFile:    true,
 		masterKeyFile: true,
+		adminToken:    true,
 		tls:           true,
 		monitor:       true,
 		apiPeers:      []string{"cidr=10.20.0.0/16", "cidr=192.168.10.0/24", "ns=ingress-nginx", "ns=istio-system"},
@@ -449,6 +452,9 @@ func checkSecretsAsFiles(t *testing.T, d *appsv1.Deployment, w want) {
 	if w.multi {
 		expect["VIGIL_DATABASE_URL_FILE"] = "vigil-db/dsn"
 	}
+	if w.adminToken {
+		expect["VIGIL_ADMIN_TOKEN_FILE"] = "vigil-admin-token/token"
+	}
 	if w.tls {
 		expect["VIGIL_TLS_KEY"] = "vigil-tls/tls.key"
 	}
@@ -709,6 +715,10 @@ func TestSecretValuesAreRefused(t *testing.T) {
 		{"--set", "database.dsn=postgres://vigil:" + canary + "@db:5432/vigil"},
 		{"--set", "database.url=postgres://vigil:" + canary + "@db:5432/vigil"},
 		{"--set", "tls.key=" + canary},
+		{"--set", "adminToken.token=" + canary},
+		{"--set", "adminToken.value=" + canary},
+		{"--set", "extraEnv[0].name=VIGIL_TOKEN,extraEnv[0].value=" + canary},
+		{"--set", "extraEnv[0].name=VIGIL_ADMIN_TOKEN,extraEnv[0].value=" + canary},
 		{"--set", "extraEnv[0].name=VIGIL_API_KEY,extraEnv[0].value=" + canary},
 		{"--set", "extraEnv[0].name=VIGIL_DATABASE_URL,extraEnv[0].value=" + canary},
 		{"--set", "extraEnv[0].name=DB_PASSWORD,extraEnv[0].value=" + canary},
@@ -737,11 +747,108 @@ func TestSecretValuesAreRefused(t *testing.T) {
 	}
 	// The default values render, and so does the same chart with only
 	// Secret names given.
-	for _, a := range [][]string{nil, {"--set", "secrets.existingSecret=s,database.existingSecret=db,secrets.masterKeyKey=m,replicaCount=2"}} {
+	for _, a := range [][]string{nil, {"--set", "secrets.existingSecret=s,database.existingSecret=db,secrets.masterKeyKey=m,adminToken.existingSecret=a,replicaCount=2"}} {
 		out, err := exec.Command(helm, append([]string{"template", "v", chart}, a...)...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("helm template %v: %v\n%s", a, err, out)
 		}
 		checkNoSecretValue(t, decode(t, out))
+	}
+}
+
+// helmTemplate renders the chart with args; it returns the output and the
+// error, with helm's stderr in it.
+func helmTemplate(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	helm := os.Getenv("HELM")
+	if helm == "" {
+		t.Skip("HELM is not set: run scripts/test-deploy")
+	}
+	chart, err := filepath.Abs("../vigil")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(helm, append([]string{"template", "v", chart}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), errors.New(err.Error() + ": " + stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// TestSeveralReplicasNeedASharedAdminToken: without adminToken.existingSecret
+// each pod would generate its own admin token and revoke the others' at
+// start, so several replicas are refused without it, with a message saying
+// what to do; with it, every pod reads the same token from the Secret, and
+// one replica may use it too.
+func TestSeveralReplicasNeedASharedAdminToken(t *testing.T) {
+	multi := filepath.Join("..", "vigil", "ci", "values-multi.yaml")
+	_, err := helmTemplate(t, "-f", multi, "--set", "adminToken.existingSecret=")
+	if err == nil || !strings.Contains(err.Error(), "replicaCount > 1 needs a shared admin token") || !strings.Contains(err.Error(), "set adminToken.existingSecret") {
+		t.Errorf("several replicas without adminToken.existingSecret: %v, want a refusal naming adminToken.existingSecret", err)
+	}
+	for _, a := range [][]string{
+		{"--set", "adminToken.existingSecret=Bad_Name"},
+		{"--set", "adminToken.tokenKey=a/b"},
+		{"--set", "adminToken.tokenKey="},
+	} {
+		if _, err := helmTemplate(t, append([]string{"-f", multi}, a...)...); err == nil {
+			t.Errorf("helm template %v: accepted; the values schema should refuse it", a)
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"single", []string{"--set", "adminToken.existingSecret=ops-admin,adminToken.tokenKey=vigil.token"}, "ops-admin/vigil.token"},
+		{"multi", []string{"-f", multi}, "vigil-admin-token/token"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := helmTemplate(t, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := decode(t, []byte(out))
+			checkNoSecretValue(t, r)
+			pod := r.deployments[0].Spec.Template.Spec
+			var file string
+			for _, e := range pod.Containers[0].Env {
+				if e.Name == "VIGIL_ADMIN_TOKEN_FILE" {
+					file = e.Value
+				}
+			}
+			if file != "/run/secrets/vigil-admin/token" {
+				t.Fatalf("VIGIL_ADMIN_TOKEN_FILE=%q, want /run/secrets/vigil-admin/token", file)
+			}
+			var got string
+			for _, v := range pod.Volumes {
+				if v.Name == "admin-token" && v.Secret != nil && len(v.Secret.Items) == 1 && v.Secret.Items[0].Path == "token" {
+					got = v.Secret.SecretName + "/" + v.Secret.Items[0].Key
+				}
+			}
+			if got != tt.want {
+				t.Errorf("admin token volume from %q, want %q", got, tt.want)
+			}
+			mounted := false
+			for _, m := range pod.Containers[0].VolumeMounts {
+				if m.Name == "admin-token" {
+					mounted = m.MountPath == "/run/secrets/vigil-admin" && m.ReadOnly
+				}
+			}
+			if !mounted {
+				t.Error("the admin token Secret is not mounted read-only at /run/secrets/vigil-admin")
+			}
+		})
+	}
+	// Without it, one replica renders no admin token file: Vigil generates
+	// the token into its data volume.
+	out, err := helmTemplate(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "VIGIL_ADMIN_TOKEN_FILE") {
+		t.Error("the default values set VIGIL_ADMIN_TOKEN_FILE")
 	}
 }

@@ -54,6 +54,11 @@ app.kubernetes.io/component: server
 {{- if gt (int .Values.replicaCount) 1 }}true{{ end }}
 {{- end }}
 
+{{/* The bootstrap admin token from an existing Secret (VIGIL_ADMIN_TOKEN_FILE). */}}
+{{- define "vigil.adminToken" -}}
+{{- if .Values.adminToken.existingSecret }}true{{ end }}
+{{- end }}
+
 {{- define "vigil.external" -}}
 {{- if .Values.database.existingSecret }}true{{ end }}
 {{- end }}
@@ -65,6 +70,9 @@ app.kubernetes.io/component: server
 {{- end }}
 {{- if and (include "vigil.multi" .) (not (and .Values.secrets.existingSecret .Values.secrets.masterKeyKey)) }}
 {{- fail "replicaCount > 1 needs a shared master key: set secrets.existingSecret and secrets.masterKeyKey" }}
+{{- end }}
+{{- if and (include "vigil.multi" .) (not .Values.adminToken.existingSecret) }}
+{{- fail "replicaCount > 1 needs a shared admin token, or each pod revokes the others' at start: set adminToken.existingSecret to a Secret holding one (kubectl create secret generic vigil-admin-token --from-literal=token=\"$(vigil admin-token generate)\")" }}
 {{- end }}
 {{- if and .Values.secrets.existingSecret (not (or .Values.secrets.apiKeyKey .Values.secrets.masterKeyKey)) }}
 {{- fail "secrets.existingSecret is set: name the key(s) to use with secrets.apiKeyKey and/or secrets.masterKeyKey" }}
