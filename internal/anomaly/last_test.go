@@ -145,20 +145,24 @@ func TestSRSaliency_PeaksAtSpike(t *testing.T) {
 
 func TestRunningMedian_MatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(60, 60))
-	x := make([]float64, 97)
-	for i := range x {
-		x[i] = float64(rng.IntN(20)) // ties on purpose
-	}
-	for _, w := range []int{1, 2, 3, 9, 21, 97, 200} {
-		got := runningMedian(nil, x, w)
-		ww := min(w, len(x))
-		if ww%2 == 0 {
-			ww--
-		}
+	// 97 points run in one piece; 5001 in two halves on two goroutines
+	// (n >= asyncMin), which must give the same medians.
+	for _, n := range []int{97, asyncMin + 2953} {
+		x := make([]float64, n)
 		for i := range x {
-			a := min(max(i-ww/2, 0), len(x)-ww)
-			if want := median(x[a : a+ww]); got[i] != want {
-				t.Fatalf("w=%d i=%d: got %v, want %v", w, i, got[i], want)
+			x[i] = float64(rng.IntN(20)) // ties on purpose
+		}
+		for _, w := range []int{1, 2, 3, 9, 21, 81, 97, 200} {
+			got := runningMedian(nil, x, w)
+			ww := min(w, len(x))
+			if ww%2 == 0 {
+				ww--
+			}
+			for i := range x {
+				a := min(max(i-ww/2, 0), len(x)-ww)
+				if want := median(x[a : a+ww]); got[i] != want {
+					t.Fatalf("n=%d w=%d i=%d: got %v, want %v", n, w, i, got[i], want)
+				}
 			}
 		}
 	}

@@ -11,6 +11,8 @@ import "math"
 type modelConfig struct {
 	levelWin     int     // running-median window for the level, no period
 	levelWinSeas int     // same, when a period is present
+	levelWinWide int     // the wider window tried first (0: never)
+	wideKappa    float64 // the wide window is used when the level's curvature at its scale is below this times the noise (see wideFits)
 	smoothHalf   int     // half-width of the moving average on the cleaned level
 	winsorZ      float64 // residuals beyond this many σ are clipped before smoothing
 	scaleHalf    int     // half-width of the local-scale window
@@ -31,6 +33,8 @@ type modelConfig struct {
 var defaultConfig = modelConfig{
 	levelWin:     21,
 	levelWinSeas: 21,
+	levelWinWide: 81,
+	wideKappa:    1,
 	smoothHalf:   2,
 	winsorZ:      2.5,
 	scaleHalf:    150,
@@ -117,7 +121,19 @@ func (f *fit) levelFit(ar *arena, x []float64, w int, cfg *modelConfig) {
 	for i := range y {
 		y[i] = x[i] - f.seasonal[i]
 	}
-	lm := runningMedian(ar, y, w)
+	// A wide window keeps the level where it was through anomalies that
+	// last many points (a narrow one follows them after half its width),
+	// but lags genuine variation the model does not capture (a cycle too
+	// short or irregular to be a period): it is used when the level does
+	// not curve at its scale (wideFits) and the series holds at least two
+	// wide windows.
+	var lm []float64
+	if ww := cfg.levelWinWide; ww > w && n >= 2*ww && wideFits(ar, y, w, ww, cfg.wideKappa) {
+		w = ww
+		lm = decimatedMedian(ar, y, ww)
+	} else {
+		lm = runningMedian(ar, y, w)
+	}
 	r0 := ar.scratch(n)
 	for i := range r0 {
 		r0[i] = y[i] - lm[i]
@@ -140,6 +156,57 @@ func (f *fit) levelFit(ar *arena, x []float64, w int, cfg *modelConfig) {
 		f.expected[i] = f.level[i] + f.seasonal[i]
 		f.resid[i] = x[i] - f.expected[i]
 	}
+}
+
+// decimatedMedian is a running median of window w at a third of the cost:
+// the running median of every other value with window w/2 (made odd),
+// which spans the same stretch of the series, taken at the even points
+// and interpolated linearly between them.
+func decimatedMedian(ar *arena, y []float64, w int) []float64 {
+	n := len(y)
+	z := ar.scratch((n + 1) / 2)
+	for k := range z {
+		z[k] = y[2*k]
+	}
+	m := runningMedian(ar, z, w/2|1)
+	out := ar.scratch(n)
+	for i := range out {
+		k := i / 2
+		if i%2 == 0 || k+1 >= len(m) {
+			out[i] = m[k]
+		} else {
+			out[i] = (m[k] + m[k+1]) / 2
+		}
+	}
+	return out
+}
+
+// wideFits reports whether a centred median of window ww would follow y
+// about as well as one of window w: a centred window follows a straight
+// line exactly and lags only where the level curves. The curvature at the
+// wide scale, |m(i+h) − 2m(i) + m(i−h)|/2 with h = ww/2 and m the moving
+// average of window w, is what the wide window would miss; its median
+// over the series must stay below kappa times the noise, estimated from
+// the differences of consecutive values (their robust scale over √2).
+// Short anomalies move neither median. Cost O(n).
+func wideFits(ar *arena, y []float64, w, ww int, kappa float64) bool {
+	n := len(y)
+	h := ww / 2
+	if n < 2*h+1 {
+		return false
+	}
+	m := movingAverage(ar, y, w/2)
+	curv := ar.scratch(n - 2*h)
+	for i := range curv {
+		c := i + h
+		curv[i] = math.Abs(m[c+h]-2*m[c]+m[c-h]) / 2
+	}
+	diff := ar.scratch(n - 1)
+	for i := range diff {
+		diff[i] = y[i+1] - y[i]
+	}
+	noise := robustScaleAr(ar, diff) / math.Sqrt2
+	return medianInPlace(sample(ar, curv)) <= kappa*noise
 }
 
 // scaleFit computes the local residual scale.

@@ -2,7 +2,9 @@ package anomaly
 
 import (
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // Robust statistics shared by the detectors. All functions are
@@ -195,51 +197,70 @@ func robustScaleAr(ar *arena, x []float64) float64 {
 // judged against w points. Cost O(n·w) in the worst case with a tiny
 // constant: the window is kept sorted; each step finds the leaving and
 // entering values by branch-free binary search and moves the values
-// between them with one copy.
+// between them with one copy. On a long series the second half is
+// computed on another core; the result is the same either way.
 func runningMedian(ar *arena, x []float64, w int) []float64 {
 	n := len(x)
 	out := ar.floats(n)
-	if n == 0 {
-		return out
-	}
-	w = min(w, n)
-	if w%2 == 0 {
-		w--
-	}
+	w = medianWindow(n, w)
 	if w <= 1 {
 		copy(out, x)
 		return out
 	}
-	h := w / 2
-	win := ar.scratch(w)
-	copy(win, x[:w])
-	insertionSort(win)
-	for i := 0; i <= h; i++ {
-		out[i] = win[h]
+	if n < asyncMin || runtime.GOMAXPROCS(0) < 2 {
+		medianRange(out, ar.scratch(w), x, w, 0, n)
+		return out
 	}
-	for i := h + 1; i < n-h; i++ {
-		old, nv := x[i-h-1], x[i+h]
-		// Remove old and insert nv with one move of the elements between
-		// their positions. Any occurrence of old will do; NaN never reaches
-		// here (callers pass finite values).
-		j := countLess(win, old) // first index with win[j] >= old
-		if nv >= old {
-			// First index k > j with win[k] >= nv: win[:j+1] <= old <= nv,
-			// all of it below nv unless old == nv, when only win[:j] is.
-			k := countLess(win, nv) + b2i(old == nv)
-			copy(win[j:k-1], win[j+1:k])
-			win[k-1] = nv
-		} else {
-			k := countLessEq(win, nv) // first index with win[k] > nv
-			copy(win[k+1:j+1], win[k:j])
-			win[k] = nv
+	mid := n / 2
+	win2 := ar.scratch(w)
+	var wg sync.WaitGroup
+	wg.Go(func() { medianRange(out, win2, x, w, mid, n) })
+	medianRange(out, ar.scratch(w), x, w, 0, mid)
+	wg.Wait()
+	return out
+}
+
+// medianWindow is the window runningMedian uses for n values and window w:
+// w made odd and at most n.
+func medianWindow(n, w int) int {
+	w = min(w, n)
+	if w%2 == 0 {
+		w--
+	}
+	return max(w, 0)
+}
+
+// medianRange writes out[lo:hi] of the running median of x with odd
+// window w <= len(x), using win (w values) as the sorted window.
+func medianRange(out, win, x []float64, w, lo, hi int) {
+	n, h := len(x), w/2
+	start := func(i int) int { return min(max(i-h, 0), n-w) }
+	s := start(lo)
+	win = win[:w]
+	copy(win, x[s:s+w])
+	insertionSort(win)
+	for i := lo; i < hi; i++ {
+		for ns := start(i); s < ns; s++ {
+			old, nv := x[s], x[s+w]
+			// Remove old and insert nv with one move of the elements
+			// between their positions. Any occurrence of old will do; NaN
+			// never reaches here (callers pass finite values).
+			j := countLess(win, old) // first index with win[j] >= old
+			if nv >= old {
+				// First index k > j with win[k] >= nv: win[:j+1] <= old <=
+				// nv, all of it below nv unless old == nv, when only
+				// win[:j] is.
+				k := countLess(win, nv) + b2i(old == nv)
+				copy(win[j:k-1], win[j+1:k])
+				win[k-1] = nv
+			} else {
+				k := countLessEq(win, nv) // first index with win[k] > nv
+				copy(win[k+1:j+1], win[k:j])
+				win[k] = nv
+			}
 		}
 		out[i] = win[h]
 	}
-	for i := max(n-h, h+1); i < n; i++ {
-		out[i] = win[h]
-	}
-	return out
 }
 
 // countLess returns the number of elements of the sorted, non-empty s
