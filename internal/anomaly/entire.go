@@ -51,7 +51,7 @@ import (
 // 0.317 at the best sensitivity, seed 1): temporary level shifts of 8–40
 // points were followed by the 21-point median. With it: 0.787 (seed 1)
 // and 0.589 (seed 2) against plain SR's 0.399 and 0.339; the first
-// harness's mean F1 0.821 before and after; last detect F1 0.55–0.55 →
+// harness's mean F1 0.821 before and after; last detect F1 0.52–0.55 →
 // 0.57–0.62. The curvature bound (1× the noise) was chosen among 0.25,
 // 0.5, 1 and 2, which gave 0.65, 0.79, 0.81 and 0.81 on seed 1.
 
