@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/vigilhq/vigil/internal/client"
 	"github.com/vigilhq/vigil/internal/rbac"
 	"go.yaml.in/yaml/v3"
@@ -103,36 +104,114 @@ without regard to case.`,
 	return cmd
 }
 
-func newAssignmentListCmd(cf *clientFlags) *cobra.Command {
-	return listCmd(cf, &cobra.Command{
-		Use:   "list",
-		Short: "List the role assignments",
-	}, (*client.Client).ListAssignments, assignmentTable)
+// assignmentFilter selects role assignments as az role assignment list
+// and delete do: by principal, role (any case) and scope; an empty field
+// matches everything.
+type assignmentFilter struct {
+	assignee, role, scope string
 }
 
-func newAssignmentDeleteCmd(cf *clientFlags) *cobra.Command {
-	var id string
+func (f *assignmentFilter) flags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.assignee, "assignee", "", "only the assignments of this principal (user:<subject>, group:<name>, sp:<client id>, token:<id> or admin)")
+	fs.StringVar(&f.role, "role", "", "only the assignments of this role (any case)")
+	fs.StringVar(&f.scope, "scope", "", "only the assignments at exactly this scope")
+}
+
+func (f *assignmentFilter) empty() bool { return f.assignee == "" && f.role == "" && f.scope == "" }
+
+func (f *assignmentFilter) match(a client.RoleAssignment) bool {
+	return (f.assignee == "" || a.Principal == f.assignee) &&
+		(f.role == "" || strings.EqualFold(a.Role, f.role)) &&
+		(f.scope == "" || a.Scope == f.scope)
+}
+
+func (f *assignmentFilter) apply(as []client.RoleAssignment) []client.RoleAssignment {
+	out := []client.RoleAssignment{}
+	for _, a := range as {
+		if f.match(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func newAssignmentListCmd(cf *clientFlags) *cobra.Command {
+	var filter assignmentFilter
 	cmd := &cobra.Command{
-		Use:   "delete --id ID",
-		Short: "Remove a role assignment",
-		Long: `Remove a role assignment by its id (vigil role assignment list shows the ids).
-The principal loses what the assignment granted at once. The bootstrap
-admin's Owner assignment cannot be removed; rotate the admin token instead.`,
+		Use:   "list [--assignee PRINCIPAL] [--role ROLE] [--scope SCOPE]",
+		Short: "List the role assignments",
+		Long: `List the role assignments, all of them or those matching every filter given:
+--assignee (the principal exactly), --role (any case) and --scope (exactly).`,
+		Example: `  vigil role assignment list
+  vigil role assignment list --assignee group:ops -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cf.client(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			if err := c.DeleteAssignment(cmd.Context(), id); err != nil {
-				return cf.explain(err, "vigil role assignment list shows the assignments and their ids")
+			as, err := c.ListAssignments(cmd.Context())
+			if err != nil {
+				return cf.explain(err, "")
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "deleted role assignment %s\n", cellText(id))
+			as = filter.apply(as)
+			return render(cmd.OutOrStdout(), cf.output, as, assignmentTable(as))
+		},
+	}
+	filter.flags(cmd.Flags())
+	return cmd
+}
+
+func newAssignmentDeleteCmd(cf *clientFlags) *cobra.Command {
+	var id string
+	var filter assignmentFilter
+	cmd := &cobra.Command{
+		Use:   "delete (--id ID | --assignee PRINCIPAL [--role ROLE] [--scope SCOPE])",
+		Short: "Remove role assignments",
+		Long: `Remove a role assignment by its id (vigil role assignment list shows the ids),
+or, as az role assignment delete does, every assignment of --assignee,
+narrowed by --role (any case) and --scope (exactly). The principal loses
+what the assignments granted at once. The bootstrap admin's Owner
+assignment cannot be removed; rotate the admin token instead.`,
+		Example: `  vigil role assignment delete --id ra5d1e
+  vigil role assignment delete --assignee group:ops --role "Key Manager" --scope /endpoints/sales`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case id != "" && !filter.empty():
+				return errors.New("give either --id or --assignee (with --role and --scope), not both")
+			case id == "" && filter.assignee == "":
+				return errors.New("give --id, or --assignee (with --role and --scope to narrow it)")
+			}
+			c, err := cf.client(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			ids := []string{id}
+			if id == "" {
+				as, err := c.ListAssignments(cmd.Context())
+				if err != nil {
+					return cf.explain(err, "")
+				}
+				ids = ids[:0]
+				for _, a := range filter.apply(as) {
+					ids = append(ids, a.ID)
+				}
+				if len(ids) == 0 {
+					return &hintError{msg: "no role assignment matches", hint: "vigil role assignment list shows the assignments"}
+				}
+			}
+			for _, id := range ids {
+				if err := c.DeleteAssignment(cmd.Context(), id); err != nil {
+					return cf.explain(err, "vigil role assignment list shows the assignments and their ids")
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "deleted role assignment %s\n", cellText(id))
+			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&id, "id", "", "assignment id (required)")
-	cmd.MarkFlagRequired("id")
+	cmd.Flags().StringVar(&id, "id", "", "assignment id")
+	filter.flags(cmd.Flags())
 	return cmd
 }
 
