@@ -18,8 +18,9 @@ type FailureLimiter struct {
 }
 
 type failWindow struct {
-	start time.Time
-	count int
+	start    time.Time
+	count    int
+	reported bool // a refusal in this window has been reported
 }
 
 // NewFailureLimiter allows up to max failures per source within window.
@@ -43,20 +44,27 @@ func (l *FailureLimiter) Fail(src string) {
 	w.count++
 }
 
-// Limited reports whether src is refused now, and for how long.
-func (l *FailureLimiter) Limited(src string) (time.Duration, bool) {
+// Limited reports whether src is refused now, and for how long. first is
+// true for the first refusal of src in a window, so that callers can
+// record the throttling once rather than once per refused request.
+func (l *FailureLimiter) Limited(src string) (left time.Duration, limited, first bool) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.sources[src]
 	if w == nil {
-		return 0, false
+		return 0, false, false
 	}
 	if left := l.window - now.Sub(w.start); left > 0 {
-		return left, w.count > l.max
+		if w.count <= l.max {
+			return left, false, false
+		}
+		first := !w.reported
+		w.reported = true
+		return left, true, first
 	}
 	delete(l.sources, src)
-	return 0, false
+	return 0, false, false
 }
 
 // sweep drops expired windows; callers hold mu.

@@ -180,9 +180,8 @@ func assignmentScope(r *http.Request) string { return "/" }
 func (s *Server) mgmtAuth(action string, scope scopeFunc, h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		src := s.source(r)
-		if retry, limited := s.Failures.Limited(src); limited {
-			w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds()+0.999)))
-			return &vigil.Error{Code: vigil.ERateLimited, Message: "Too many failed authentications from this address; retry after " + strconv.Itoa(int(retry.Seconds()+0.999)) + " seconds."}
+		if err := s.throttled(w, src, action, scope(r)); err != nil {
+			return err
 		}
 		tok := ""
 		if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {

@@ -281,13 +281,30 @@ func presentedKey(r *http.Request) string {
 	return ""
 }
 
+// throttled refuses a source that failed authentication too often (429
+// with Retry-After). The first refusal of a source in a window is audited
+// as a denial of action on scope; later ones are not, so a flood cannot
+// fill the audit log.
+func (s *Server) throttled(w http.ResponseWriter, src, action, scope string) error {
+	retry, limited, first := s.Failures.Limited(src)
+	if !limited {
+		return nil
+	}
+	secs := strconv.Itoa(int(retry.Seconds() + 0.999))
+	if first {
+		s.auditAsync(vigil.AuditEvent{Principal: "anonymous", Action: action, Scope: scope, Source: src, Outcome: vigil.OutcomeDenied,
+			Detail: "throttled: too many failed authentications from this source; refused for " + secs + " s"})
+	}
+	w.Header().Set("Retry-After", secs)
+	return &vigil.Error{Code: vigil.ERateLimited, Message: "Too many failed authentications from this address; retry after " + secs + " seconds."}
+}
+
 // authenticate checks the request's key or token for endpoint, counting
 // failures per source address, and returns the caller's label.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, endpoint string) (string, error) {
 	src := s.source(r)
-	if retry, limited := s.Failures.Limited(src); limited {
-		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds()+0.999)))
-		return "", &vigil.Error{Code: vigil.ERateLimited, Message: "Too many failed authentications from this address; retry after " + strconv.Itoa(int(retry.Seconds()+0.999)) + " seconds."}
+	if err := s.throttled(w, src, "endpoints/score/action", "/endpoints/"+clip(endpoint)); err != nil {
+		return "", err
 	}
 	caller, err := s.Plane.Authenticate(endpoint, presentedKey(r))
 	if err == nil {

@@ -240,7 +240,11 @@ func TestFailedAuthenticationsAreRateLimitedPerSource(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	_, h := newTestServer(t, func(s *Server) { s.Failures = NewFailureLimiter(20, time.Minute, clock) })
+	var audited recordedAudit
+	_, h := newTestServer(t, func(s *Server) {
+		s.Failures = NewFailureLimiter(20, time.Minute, clock)
+		s.AuditQueue = &audited
+	})
 	bad := map[string]string{"Ocp-Apim-Subscription-Key": "wrong-key-wrong-key"}
 	for i := 0; i < 21; i++ {
 		if rec := do(h, "GET", "/status", nil, bad); rec.Code != 401 {
@@ -255,6 +259,23 @@ func TestFailedAuthenticationsAreRateLimitedPerSource(t *testing.T) {
 	json.Unmarshal(rec.Body.Bytes(), &wrapped)
 	if wrapped.Error.Code != "429" {
 		t.Errorf("429 body = %s", rec.Body)
+	}
+	// The throttling is audited once per source and window, not per
+	// refused request.
+	for range 5 {
+		do(h, "GET", "/status", nil, keyed())
+	}
+	throttled := 0
+	for _, ev := range audited.events() {
+		if strings.HasPrefix(ev.Detail, "throttled:") {
+			throttled++
+			if ev.Outcome != vigil.OutcomeDenied || ev.Principal != "anonymous" || ev.Action != "endpoints/score/action" || ev.Scope != "/endpoints/default" {
+				t.Errorf("throttling record %+v", ev)
+			}
+		}
+	}
+	if throttled != 1 {
+		t.Errorf("%d throttling records after 6 refused requests, want 1", throttled)
 	}
 	// Another source is not affected.
 	req := httptest.NewRequest("GET", "/status", nil)
@@ -462,4 +483,22 @@ func TestPublicNetworkAccessDisabled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// recordedAudit is an AuditQueue that keeps the events.
+type recordedAudit struct {
+	mu  sync.Mutex
+	evs []vigil.AuditEvent
+}
+
+func (a *recordedAudit) Async(ev vigil.AuditEvent) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.evs = append(a.evs, ev)
+}
+
+func (a *recordedAudit) events() []vigil.AuditEvent {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]vigil.AuditEvent(nil), a.evs...)
 }
