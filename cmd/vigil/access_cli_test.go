@@ -183,7 +183,7 @@ func TestAccessCLIGolden(t *testing.T) {
 		{name: "audit-verify-missing", args: []string{"audit", "verify"},
 			routes: map[string]cliReply{"GET /api/v1/audit/verify": {status: 200, body: accVerifyMissing}}},
 		{name: "audit-verify-unauthorized", args: []string{"audit", "verify"},
-			routes: map[string]cliReply{"GET /api/v1/audit/verify": errReply(401, "Unauthorized", "A valid bearer token is required (the admin token is in the data directory's admin-token file).")}},
+			routes: map[string]cliReply{"GET /api/v1/audit/verify": errReply(401, "Unauthorized", "A valid bearer token is required (the admin token is in the data directory's admin-token file, or the file VIGIL_ADMIN_TOKEN_FILE names).")}},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {

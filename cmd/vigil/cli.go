@@ -479,6 +479,16 @@ func fields(kv ...any) fieldSet {
 	return fs
 }
 
+// withAzureOnly adds names as Azure-only keys: accepted with a warning and
+// not sent (the server would drop them the same way).
+func (fs fieldSet) withAzureOnly(names []string) fieldSet {
+	for _, n := range names {
+		fs.names = append(fs.names, n)
+		fs.byKey[n] = azureOnly
+	}
+	return fs
+}
+
 func (fs fieldSet) settings() string {
 	var names []string
 	for _, n := range fs.names {
@@ -510,10 +520,7 @@ var (
 		"public_network_access", &field{kind: fEnum, enum: []string{vigil.AccessEnabled, vigil.AccessDisabled}},
 		"traffic", &field{kind: fPercentMap},
 		"mirror_traffic", &field{kind: fPercentMap},
-		"compute", azureOnly,
-		"identity", azureOnly,
-		"kind", azureOnly,
-	)
+	).withAzureOnly(vigil.AzureOnlyEndpointFields)
 
 	// deploymentFields are the keys of an Azure ML managed online
 	// deployment file (managedOnlineDeployment.schema.json).
@@ -528,21 +535,12 @@ var (
 		"request_settings", &field{kind: fObject, fields: fields(
 			"request_timeout_ms", &field{kind: fInt, min: 1, max: vigil.MaxRequestTimeoutMS},
 			"max_concurrent_requests_per_instance", &field{kind: fInt, min: 1, max: vigil.MaxConcurrentPerInst},
-			"max_queue_wait_ms", azureOnly,
-		)},
+		).withAzureOnly(vigil.AzureOnlyRequestSettings)},
 		"egress_public_network_access", &field{kind: fEnum, enum: []string{vigil.AccessEnabled, vigil.AccessDisabled}},
 		"environment_variables", &field{kind: fStringMap},
 		"liveness_probe", probe,
 		"readiness_probe", probe,
-		"model_mount_path", azureOnly,
-		"code_configuration", azureOnly,
-		"environment", azureOnly,
-		"instance_type", azureOnly,
-		"app_insights_enabled", azureOnly,
-		"scale_settings", azureOnly,
-		"data_collector", azureOnly,
-		"type", azureOnly,
-	)
+	).withAzureOnly(vigil.AzureOnlyDeploymentFields)
 )
 
 // maxYAMLBytes and maxYAMLNodes bound a resource file.

@@ -203,7 +203,7 @@ func (s *Server) mgmtAuth(action string, scope scopeFunc, h handlerFunc) handler
 				}
 				s.Logger.Warn("management authentication failed", "request_id", requestID(r), "remote", src)
 				s.auditAsync(vigil.AuditEvent{Principal: "anonymous", Action: "management/authenticate", Scope: "/", Source: src, Outcome: vigil.OutcomeFailure, Detail: "bad_access_token"})
-				return vigil.Errorf(vigil.EUnauthorized, "A valid bearer token is required (the admin token is in the data directory's admin-token file).")
+				return vigil.Errorf(vigil.EUnauthorized, "A valid bearer token is required (the admin token is in the data directory's admin-token file, or the file VIGIL_ADMIN_TOKEN_FILE names).")
 			}
 			return err
 		}

@@ -307,7 +307,7 @@ func TestSecurity(t *testing.T) {
 		t.Errorf("managementToken = %v, want http bearer", m)
 	}
 	if d, _ := m["description"].(string); !strings.Contains(d, "admin-token") || !strings.Contains(d, "data directory") {
-		t.Errorf("managementToken does not say the admin token is in the data directory's admin-token file: %q", d)
+		t.Errorf("managementToken does not say the admin token is in the data directory's admin-token file, or the file VIGIL_ADMIN_TOKEN_FILE names: %q", d)
 	}
 	if len(schemes) != 3 {
 		t.Errorf("%d security schemes, want apiKeyHeader, bearerAuth and managementToken", len(schemes))
