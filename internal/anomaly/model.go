@@ -192,22 +192,24 @@ func decimatedMedian(ar *arena, y []float64, w int) []float64 {
 func wideFits(ar *arena, y []float64, w, ww int, kappa float64) bool {
 	n := len(y)
 	h := ww / 2
-	if n < 2*h+1 {
+	if n < 2*h+2 {
 		return false
 	}
 	m := movingAverage(ar, y, w/2)
-	curv := ar.scratch(n - 2*h)
-	for i := range curv {
-		c := i + h
-		curv[i] = math.Abs(m[c+h]-2*m[c]+m[c-h]) / 2
-	}
-	diff := ar.scratch(n - 1)
-	for i := range diff {
-		diff[i] = y[i+1] - y[i]
+	// Both medians are taken over at most wideSample evenly spaced points.
+	k := min(n-2*h, wideSample)
+	curv, diff := ar.scratch(k), ar.scratch(k)
+	for j := range k {
+		c := h + j*(n-2*h)/k
+		curv[j] = math.Abs(m[c+h]-2*m[c]+m[c-h]) / 2
+		diff[j] = y[c+1] - y[c]
 	}
 	noise := robustScaleAr(ar, diff) / math.Sqrt2
-	return medianInPlace(sample(ar, curv)) <= kappa*noise
+	return medianInPlace(curv) <= kappa*noise
 }
+
+// wideSample is how many points wideFits looks at.
+const wideSample = 256
 
 // scaleFit computes the local residual scale.
 func (f *fit) scaleFit(ar *arena, cfg *modelConfig) {
