@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/hmac"
 	"database/sql"
 	"errors"
 	"strconv"
@@ -11,14 +10,10 @@ import (
 	"github.com/vigilhq/vigil/internal/vigil"
 )
 
-// AppendAudit stores events in order, each chained by mac to the previous
-// record, and moves the chain head to head(seq, MAC) of the newest record,
-// in one transaction. A current head that is not head(seq, MAC) of the
-// newest stored record (records cut from the end, or a head rewritten by
-// someone without the key) is not covered up: the new records start one seq
-// further, and the gap stays for verify to report. A transaction-scoped
-// advisory lock serializes appends from every server on the database, so
-// seq has no gaps and each record chains to the one committed before it.
+// AppendAudit appends chained events and moves the chain head in one
+// transaction (see sqlrow.AppendAudit). A transaction-scoped advisory lock
+// serializes appends from every server on the database, so each record
+// chains to the one committed before it.
 func (s *DB) AppendAudit(ctx context.Context, events []vigil.AuditEvent, mac func(prev []byte, ev vigil.AuditEvent) []byte, head func(seq int64, last []byte) []byte) error {
 	if len(events) == 0 {
 		return nil
@@ -31,37 +26,7 @@ func (s *DB) AppendAudit(ctx context.Context, events []vigil.AuditEvent, mac fun
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+lockKey+`)`, auditLock); err != nil {
 		return formatError("append audit", err)
 	}
-	var seq int64
-	var prev []byte
-	err = tx.QueryRowContext(ctx, `SELECT seq, mac FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return formatError("append audit", err)
-	}
-	var headSeq int64
-	var headMAC []byte
-	err = tx.QueryRowContext(ctx, `SELECT seq, mac FROM audit_head WHERE id = 1`).Scan(&headSeq, &headMAC)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		if seq != 0 {
-			seq++ // records without a head: leave a gap
-		}
-	case err != nil:
-		return formatError("append audit", err)
-	case headSeq != seq || !hmac.Equal(headMAC, head(seq, prev)):
-		seq = max(seq, headSeq) + 1 // leave a gap
-	}
-	for _, ev := range events {
-		seq++
-		ev.Seq = seq
-		ev.Time = ev.Time.UTC()
-		m := mac(prev, ev)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (seq, time, principal, action, scope, source, outcome, detail, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			ev.Seq, ev.Time.Format(vigil.StoreTimeLayout), ev.Principal, ev.Action, ev.Scope, ev.Source, ev.Outcome, ev.Detail, m); err != nil {
-			return formatError("append audit", err)
-		}
-		prev = m
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_head (id, seq, mac) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac`, seq, head(seq, prev)); err != nil {
+	if err := sqlrow.AppendAudit(ctx, tx, rebind, events, mac, head); err != nil {
 		return formatError("append audit", err)
 	}
 	return formatError("append audit", tx.Commit())

@@ -1,8 +1,8 @@
 // Package sqlrow is what Vigil's two SQL stores share: how domain values
 // become columns and come back (times as fixed-width text, maps as JSON,
-// deployments as a JSON spec with their environment sealed apart), and how
-// embedded migration files are read. The SQL itself stays in each store,
-// whose dialects differ.
+// deployments as a JSON spec with their environment sealed apart), how
+// embedded migration files are read, and the chained audit append. Other
+// SQL stays in each store, whose dialects differ.
 package sqlrow
 
 import (
