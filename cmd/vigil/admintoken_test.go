@@ -196,6 +196,9 @@ func TestAdminTokenFile(t *testing.T) {
 	if got := dataToken(t, data); got != generated {
 		t.Error("<data>/admin-token was rewritten")
 	}
+	if after, err := os.Stat(path); err != nil || !after.ModTime().Equal(before.ModTime()) || after.Mode() != before.Mode() {
+		t.Error("the admin token file was touched")
+	}
 	if !strings.Contains(r.stderr.String(), "the data directory's admin-token file holds an admin token that no longer works") {
 		t.Errorf("no warning about the stale <data>/admin-token:\n%s", r.stderr.String())
 	}
@@ -300,10 +303,7 @@ func TestAdminTokenFileIsRefused(t *testing.T) {
 				Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, AdminTokenFile: path}
 			err := m.Open(t.Context())
 			m.Close()
-			want := tt.wantErr
-			if strings.Contains(want, "%s") {
-				want = strings.Replace(want, "%s", path, 1)
-			}
+			want := strings.Replace(tt.wantErr, "%s", path, 1)
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("Open: %v, want %q", err, want)
 			}

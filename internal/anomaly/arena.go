@@ -51,21 +51,6 @@ func (a *arena) floats(n int) []float64 {
 	return s
 }
 
-// complexes returns a zeroed slice of n complex128s.
-func (a *arena) complexes(n int) []complex128 {
-	if a == nil {
-		return make([]complex128, n)
-	}
-	a.cNeed += n
-	if a.cOff+n > len(a.c) {
-		return make([]complex128, n)
-	}
-	s := a.c[a.cOff : a.cOff+n : a.cOff+n]
-	a.cOff += n
-	clear(s)
-	return s
-}
-
 // scratch is floats without the zeroing, for buffers the caller writes in
 // full before reading them.
 func (a *arena) scratch(n int) []float64 {
