@@ -13,6 +13,9 @@ type arena struct {
 	fOff, cOff int
 	fNeed      int // floats requested in the current call
 	cNeed      int
+	// par is the call's helper on a second core (nil: none), set by the
+	// entry points and used by the steps that split their work.
+	par *helper
 }
 
 var arenaPool = sync.Pool{New: func() any { return new(arena) }}
@@ -21,6 +24,7 @@ var arenaPool = sync.Pool{New: func() any { return new(arena) }}
 func getArena() *arena {
 	a := arenaPool.Get().(*arena)
 	a.fOff, a.cOff, a.fNeed, a.cNeed = 0, 0, 0, 0
+	a.par = nil
 	return a
 }
 
@@ -34,6 +38,14 @@ func putArena(a *arena) {
 		a.c = make([]complex128, a.cNeed)
 	}
 	arenaPool.Put(a)
+}
+
+// helper returns the call's helper (nil for a nil arena or without one).
+func (a *arena) helper() *helper {
+	if a == nil {
+		return nil
+	}
+	return a.par
 }
 
 // floats returns a zeroed slice of n float64s.

@@ -6,7 +6,7 @@ import (
 	"math"
 	"runtime"
 	"sort"
-	"sync"
+	"sync/atomic"
 )
 
 // Detection design
@@ -147,80 +147,61 @@ func DetectEntire(values []float64, opt Options) (*EntireResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The SR ratios depend on the scaled values only: on a long series
-	// they are computed on another core while the period is detected and
-	// the model fitted. Each side does exactly the same arithmetic as it
-	// would alone, so the result does not depend on the scheduling.
-	var sr *srJob
-	if defaultConfig.useSR && len(pr.x) >= asyncMin && runtime.GOMAXPROCS(0) > 1 {
-		sr = startSR(pr.x)
-		defer sr.release()
-	}
+	// The SR ratios depend on the scaled values only: they are computed on
+	// a second core while the period is detected and the model fitted.
+	sr := startSR(ar, pr.x)
+	defer sr.release(ar)
 	pr.setPeriod(ar, opt)
 	return detectEntireSR(ar, pr, opt, &defaultConfig, sr), nil
 }
 
-// asyncMin is the series length from which DetectEntire computes the SR
-// ratios concurrently; below it, starting a goroutine costs more than it
-// saves.
-const asyncMin = 2048
+// parMin is the series length from which a call uses a second core (see
+// [helper]); below it the SR ratios take less time than handing them
+// over.
+const parMin = 256
 
-// srJob is an SR computation ([srRawScores]) running on its own goroutine
-// with its own arena.
+// srJob is an SR computation ([srRawScores]) running on a call's helper.
 type srJob struct {
-	wg sync.WaitGroup
-	ar *arena
-	sr []float64
+	sr   []float64
+	done atomic.Bool
 }
 
-// startSR starts computing srRawScores(x); x must not change until the
-// job is released.
-func startSR(x []float64) *srJob {
-	j := &srJob{ar: getArena()}
-	j.wg.Add(1)
-	go func() {
-		defer j.wg.Done()
-		j.sr = srRawScores(j.ar, x)
-	}()
+// startSR gives ar a helper when the series is long enough and a second
+// core is free, and starts computing srRawScores(x) on it; x must not
+// change until the job is released. It returns nil (compute the ratios in
+// line) without a helper.
+func startSR(ar *arena, x []float64) *srJob {
+	if !defaultConfig.useSR || len(x) < parMin {
+		return nil
+	}
+	if ar.par = newHelper(); ar.par == nil {
+		return nil
+	}
+	j := &srJob{}
+	ar.par.post(ar, func(har *arena) {
+		j.sr = srRawScores(har, x)
+		j.done.Store(true)
+	})
 	return j
 }
 
-// wait returns the SR ratios once they are ready. They live in the job's
-// arena: do not use them after release.
+// wait returns the SR ratios once they are ready. They live in the
+// helper's arena: do not use them after release.
 func (j *srJob) wait() []float64 {
-	j.wg.Wait()
+	for !j.done.Load() {
+		runtime.Gosched()
+	}
 	return j.sr
 }
 
-// release waits for the job and returns its arena to the pool.
-func (j *srJob) release() {
-	j.wg.Wait()
-	putArena(j.ar)
-}
-
-// pointScores returns the per-point anomaly score of the fitted series.
-// The SR ratios come from job when it is not nil and are computed here
-// otherwise.
-func pointScores(ar *arena, x []float64, f *fit, cfg *modelConfig, job *srJob) []float64 {
-	n := len(x)
-	sc := ar.floats(n)
-	if cfg.useResid {
-		for i := range sc {
-			sc[i] = finiteOr(math.Abs(f.resid[i])/f.sigma[i], 0)
-		}
+// release waits for the job and closes the helper of ar. A nil job does
+// nothing.
+func (j *srJob) release(ar *arena) {
+	if j == nil {
+		return
 	}
-	if cfg.useSR {
-		var sr []float64
-		if job != nil {
-			sr = job.wait()
-		} else {
-			sr = srRawScores(ar, x)
-		}
-		for i := range sc {
-			sc[i] = combineScore(sc[i], sr[i], cfg)
-		}
-	}
-	return sc
+	ar.par.close()
+	ar.par = nil
 }
 
 // combineScore merges the residual z-score and the SR ratio of a point
@@ -256,51 +237,97 @@ func detectEntire(ar *arena, pr *prepared, opt Options, cfg *modelConfig) *Entir
 }
 
 // detectEntireSR is detectEntire with the SR ratios from job (nil: computed
-// in line).
+// in line). After the fit every point is judged on its own, so with a
+// helper the two halves are judged on two cores ([splitRange]); only the
+// maxAnomalyRatio cap looks at all points at once.
 func detectEntireSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job *srJob) *EntireResult {
 	x := pr.x
 	n := len(x)
 	f := fitSeries(ar, x, pr.period, cfg)
-	sc := pointScores(ar, x, f, cfg, job)
 	thr := sensitivityThreshold(opt.Sensitivity, cfg)
-
-	res := &EntireResult{
-		Period:            pr.period,
-		ExpectedValues:    make([]float64, n),
-		UpperMargins:      make([]float64, n),
-		LowerMargins:      make([]float64, n),
-		Severity:          make([]float64, n),
-		IsAnomaly:         make([]bool, n),
-		IsPositiveAnomaly: make([]bool, n),
-		IsNegativeAnomaly: make([]bool, n),
+	var sr []float64
+	if cfg.useSR {
+		if job != nil {
+			sr = job.wait()
+		} else {
+			sr = srRawScores(ar, x)
+		}
 	}
+	sc := ar.scratch(n)
 	flagged := make([]bool, n)
-	for i, s := range sc {
-		flagged[i] = s > thr
+	// u, the level of the GA margins and of the severities of both v1.1
+	// styles, and the scores of the second half on the helper; the result
+	// and the scores of the first half here.
+	var u []float64
+	var res *EntireResult
+	lo := x[0]
+	both(ar, func(har *arena) {
+		if opt.Style != StyleV10 {
+			u = seriesLevel(har, f.expected)
+		}
+		score(n/2, n, sc, flagged, f, sr, thr, cfg)
+	}, func() {
+		res = &EntireResult{
+			Period:            pr.period,
+			ExpectedValues:    make([]float64, n),
+			UpperMargins:      make([]float64, n),
+			LowerMargins:      make([]float64, n),
+			Severity:          make([]float64, n),
+			IsAnomaly:         make([]bool, n),
+			IsPositiveAnomaly: make([]bool, n),
+			IsNegativeAnomaly: make([]bool, n),
+		}
+		for _, v := range x {
+			lo = min(lo, v)
+		}
+		score(0, n/2, sc, flagged, f, sr, thr, cfg)
+	})
+	splitRange(ar, n, func(a, b int) { judge(a, b, x, flagged, f, lo, u, opt, res) })
+	capAnomalies(res.IsAnomaly, sc, int(math.Floor(pr.ratio*float64(n))))
+	splitRange(ar, n, func(a, b int) { finish(a, b, x, flagged, f, u, pr.scale, opt.Style, res) })
+	if opt.Style == StyleV10 {
+		res.Severity = nil
 	}
+	return res
+}
+
+// score sets the score sc[i] of points a..b-1 and flagged[i] when it
+// exceeds thr.
+func score(a, b int, sc []float64, flagged []bool, f *fit, sr []float64, thr float64, cfg *modelConfig) {
+	for i := a; i < b; i++ {
+		z := 0.0
+		if cfg.useResid {
+			z = finiteOr(math.Abs(f.resid[i])/f.sigma[i], 0)
+		}
+		if cfg.useSR {
+			z = combineScore(z, sr[i], cfg)
+		}
+		sc[i] = z
+		flagged[i] = z > thr
+	}
+}
+
+// judge sets the margins and IsAnomaly of points a..b-1 in res: a flagged
+// point is an anomaly when it lies outside its band. lo is the series'
+// minimum and u the GA level (nil for v1.0).
+func judge(a, b int, x []float64, flagged []bool, f *fit, lo float64, u []float64, opt Options, res *EntireResult) {
 	s := opt.Sensitivity
-	var gaLevel []float64 // u of the GA margins, for the severities below
 	switch opt.Style {
 	case StyleV11:
-		u := seriesLevel(ar, f.expected)
-		gaLevel = u
 		g := marginFactor(s)
-		for i := range x {
+		for i := a; i < b; i++ {
 			m := g * u[i]
 			d := x[i] - f.expected[i]
 			if flagged[i] && math.Abs(d) > m {
 				res.IsAnomaly[i] = true
 			}
 			res.UpperMargins[i], res.LowerMargins[i] = m, m
-			// Severity is set below, for the points that stay anomalies.
+			// Severity is set by finish, for the points that stay
+			// anomalies.
 		}
 	default:
-		lo := x[0]
-		for _, v := range x {
-			lo = min(lo, v)
-		}
 		frac := (100 - s) / 100
-		for i := range x {
+		for i := a; i < b; i++ {
 			e := f.expected[i]
 			m := frac * math.Abs(e)
 			lm := m
@@ -313,21 +340,19 @@ func detectEntireSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job 
 			}
 		}
 	}
-	capAnomalies(res.IsAnomaly, sc, int(math.Floor(pr.ratio*float64(n))))
+}
 
-	// v1.1-preview.1 answers carry severity too: the same function of the
-	// deviation over the level as GA, for the points it reports.
-	var previewLevel []float64
-	if opt.Style == StyleV11Preview {
-		previewLevel = seriesLevel(ar, f.expected)
-	}
-	for i := range x {
+// finish completes points a..b-1 of res once the anomalies are capped:
+// GA margins of normal points widened to enclose the value, signs and
+// severities of the anomalies, and everything scaled back by scale.
+func finish(a, b int, x []float64, flagged []bool, f *fit, u []float64, scale float64, style MarginStyle, res *EntireResult) {
+	for i := a; i < b; i++ {
 		e := f.expected[i]
 		d := x[i] - e
-		if opt.Style == StyleV11 {
+		if style == StyleV11 {
 			if res.IsAnomaly[i] {
-				if u := gaLevel[i]; u > 0 {
-					res.Severity[i] = severityOf(math.Abs(d) / u)
+				if u[i] > 0 {
+					res.Severity[i] = severityOf(math.Abs(d) / u[i])
 				} else if d != 0 {
 					res.Severity[i] = 1
 				}
@@ -347,22 +372,18 @@ func detectEntireSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job 
 			res.IsPositiveAnomaly[i] = d > 0
 			res.IsNegativeAnomaly[i] = d < 0
 			res.IsAnomaly[i] = d != 0
-			if previewLevel != nil && res.IsAnomaly[i] {
-				if u := previewLevel[i]; u > 0 {
-					res.Severity[i] = severityOf(math.Abs(d) / u)
+			if style == StyleV11Preview && res.IsAnomaly[i] {
+				if u[i] > 0 {
+					res.Severity[i] = severityOf(math.Abs(d) / u[i])
 				} else {
 					res.Severity[i] = 1
 				}
 			}
 		}
-		res.ExpectedValues[i] = finiteOr(e*pr.scale, 0)
-		res.UpperMargins[i] = finiteOr(res.UpperMargins[i]*pr.scale, 0)
-		res.LowerMargins[i] = finiteOr(res.LowerMargins[i]*pr.scale, 0)
+		res.ExpectedValues[i] = finiteOr(e*scale, 0)
+		res.UpperMargins[i] = finiteOr(res.UpperMargins[i]*scale, 0)
+		res.LowerMargins[i] = finiteOr(res.LowerMargins[i]*scale, 0)
 	}
-	if opt.Style == StyleV10 {
-		res.Severity = nil
-	}
-	return res
 }
 
 // capAnomalies keeps at most limit anomalies, those with the highest
@@ -390,14 +411,23 @@ func capAnomalies(isAnom []bool, score []float64, limit int) {
 func DetectLast(values []float64, opt Options) (*LastResult, error) {
 	ar := getArena()
 	defer putArena(ar)
-	pr, err := prepare(ar, values, opt)
+	pr, err := prepareValues(ar, values, opt)
 	if err != nil {
 		return nil, err
 	}
-	return detectLast(ar, pr, opt, &defaultConfig), nil
+	sr := startSR(ar, pr.x)
+	defer sr.release(ar)
+	pr.setPeriod(ar, opt)
+	return detectLastSR(ar, pr, opt, &defaultConfig, sr), nil
 }
 
 func detectLast(ar *arena, pr *prepared, opt Options, cfg *modelConfig) *LastResult {
+	return detectLastSR(ar, pr, opt, cfg, nil)
+}
+
+// detectLastSR is detectLast with the SR ratios from job (nil: computed
+// in line).
+func detectLastSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job *srJob) *LastResult {
 	x := pr.x
 	n := len(x)
 	past := x[:n-1]
@@ -415,7 +445,11 @@ func detectLast(ar *arena, pr *prepared, opt Options, cfg *modelConfig) *LastRes
 	}
 	sr := 0.0
 	if cfg.useSR {
-		sr = srRawScores(ar, x)[n-1]
+		if job != nil {
+			sr = job.wait()[n-1]
+		} else {
+			sr = srRawScores(ar, x)[n-1]
+		}
 	}
 	score := combineScore(z, sr, cfg)
 	flagged := score > sensitivityThreshold(opt.Sensitivity, cfg) &&

@@ -145,15 +145,20 @@ func TestSRSaliency_PeaksAtSpike(t *testing.T) {
 
 func TestRunningMedian_MatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(60, 60))
-	// 97 points run in one piece; 5001 in two halves on two goroutines
-	// (n >= asyncMin), which must give the same medians.
-	for _, n := range []int{97, asyncMin + 2953} {
+	// Each length runs in one piece and, with a helper, in two halves on
+	// two goroutines (n >= splitMin), which must give the same medians.
+	ar := &arena{par: &helper{ar: &arena{}}}
+	defer ar.par.close()
+	for _, n := range []int{97, 5001} {
 		x := make([]float64, n)
 		for i := range x {
 			x[i] = float64(rng.IntN(20)) // ties on purpose
 		}
 		for _, w := range []int{1, 2, 3, 9, 21, 81, 97, 200} {
 			got := runningMedian(nil, x, w)
+			if split := runningMedian(ar, x, w); !slices.Equal(split, got) {
+				t.Fatalf("n=%d w=%d: the split running median differs", n, w)
+			}
 			ww := min(w, len(x))
 			if ww%2 == 0 {
 				ww--

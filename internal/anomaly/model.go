@@ -134,28 +134,32 @@ func (f *fit) levelFit(ar *arena, x []float64, w int, cfg *modelConfig) {
 	} else {
 		lm = runningMedian(ar, y, w)
 	}
-	r0 := ar.scratch(n)
-	for i := range r0 {
-		r0[i] = y[i] - lm[i]
-	}
-	s0 := robustScaleAr(ar, r0)
-	lim := cfg.winsorZ * s0
-	yc := ar.scratch(n)
-	for i := range yc {
-		yc[i] = lm[i] + min(max(r0[i], -lim), lim)
-	}
-	f.yClean = yc
 	f.median, f.win = lm, min(w, n)
 	if f.win%2 == 0 {
 		f.win-- // runningMedian uses the odd window below
 	}
-	f.level = movingAverage(ar, lm, cfg.smoothHalf)
+	// The smoothed level, expected values and residuals (on the helper)
+	// and the winsorised values (here) both start from the median.
 	f.expected = ar.scratch(n)
 	f.resid = ar.scratch(n)
-	for i := range x {
-		f.expected[i] = f.level[i] + f.seasonal[i]
-		f.resid[i] = x[i] - f.expected[i]
-	}
+	r0, yc := ar.scratch(n), ar.scratch(n)
+	both(ar, func(har *arena) {
+		f.level = movingAverage(har, lm, cfg.smoothHalf)
+		for i := range x {
+			f.expected[i] = f.level[i] + f.seasonal[i]
+			f.resid[i] = x[i] - f.expected[i]
+		}
+	}, func() {
+		for i := range r0 {
+			r0[i] = y[i] - lm[i]
+		}
+		s0 := robustScaleAr(ar, r0)
+		lim := cfg.winsorZ * s0
+		for i := range yc {
+			yc[i] = lm[i] + min(max(r0[i], -lim), lim)
+		}
+	})
+	f.yClean = yc
 }
 
 // decimatedMedian is a running median of window w at a third of the cost:
@@ -214,23 +218,32 @@ const wideSample = 256
 // scaleFit computes the local residual scale.
 func (f *fit) scaleFit(ar *arena, cfg *modelConfig) {
 	n := len(f.resid)
-	g := robustScaleAr(ar, f.resid)
-	if g == 0 {
-		// Mostly exact fit: use the mean absolute residual instead so that
-		// a few deviations are not infinitely significant.
-		s := 0.0
-		for _, v := range f.resid {
-			s += math.Abs(v)
+	// The tail quantile (on the helper) and the MAD (here) are independent
+	// selections.
+	q := 0.0
+	var g float64
+	both(ar, func(har *arena) {
+		if !cfg.tailScale {
+			return
 		}
-		g = s / float64(n)
-	}
-	if cfg.tailScale {
-		a := sample(ar, f.resid)
+		a := sample(har, f.resid)
 		for i, v := range a {
 			a[i] = math.Abs(v)
 		}
-		k := min(int(cfg.tailQ*float64(len(a))), len(a)-1)
-		q := selectKth(a, k)
+		q = selectKth(a, min(int(cfg.tailQ*float64(len(a))), len(a)-1))
+	}, func() {
+		g = robustScaleAr(ar, f.resid)
+		if g == 0 {
+			// Mostly exact fit: use the mean absolute residual instead so
+			// that a few deviations are not infinitely significant.
+			s := 0.0
+			for _, v := range f.resid {
+				s += math.Abs(v)
+			}
+			g = s / float64(n)
+		}
+	})
+	if cfg.tailScale {
 		g = max(g, q/normalQuantile(0.5+cfg.tailQ/2))
 	}
 	a := ar.scratch(n)
@@ -291,14 +304,18 @@ func shiftedMean(ar *arena, x []float64, w int) []float64 {
 func seasonalProfile(ar *arena, d []float64, p int) []float64 {
 	n := len(d)
 	prof := ar.scratch(p)
-	buf := ar.floats(n/p + 1)[:0]
-	for ph := range p {
-		buf = buf[:0]
-		for i := ph; i < n; i += p {
-			buf = append(buf, d[i])
+	phases := func(ar *arena, a, b int) {
+		buf := ar.scratch(n/p + 1)[:0]
+		for ph := a; ph < b; ph++ {
+			buf = buf[:0]
+			for i := ph; i < n; i += p {
+				buf = append(buf, d[i])
+			}
+			prof[ph] = medianInPlace(buf)
 		}
-		prof[ph] = medianInPlace(buf)
 	}
+	// Half the phases on the helper.
+	both(ar, func(har *arena) { phases(har, p/2, p) }, func() { phases(ar, 0, p/2) })
 	if h := p / 48; h > 0 {
 		sm := ar.scratch(p)
 		for ph := range p {

@@ -2,9 +2,7 @@ package anomaly
 
 import (
 	"math"
-	"runtime"
 	"slices"
-	"sync"
 )
 
 // Robust statistics shared by the detectors. All functions are
@@ -197,7 +195,7 @@ func robustScaleAr(ar *arena, x []float64) float64 {
 // judged against w points. Cost O(n·w) in the worst case with a tiny
 // constant: the window is kept sorted; each step finds the leaving and
 // entering values by branch-free binary search and moves the values
-// between them with one copy. On a long series the second half is
+// between them with one copy. With a helper ([helper]) the second half is
 // computed on another core; the result is the same either way.
 func runningMedian(ar *arena, x []float64, w int) []float64 {
 	n := len(x)
@@ -207,18 +205,23 @@ func runningMedian(ar *arena, x []float64, w int) []float64 {
 		copy(out, x)
 		return out
 	}
-	if n < asyncMin || runtime.GOMAXPROCS(0) < 2 {
+	if ar.helper() == nil || n < splitMin {
 		medianRange(out, ar.scratch(w), x, w, 0, n)
 		return out
 	}
 	mid := n / 2
-	win2 := ar.scratch(w)
-	var wg sync.WaitGroup
-	wg.Go(func() { medianRange(out, win2, x, w, mid, n) })
-	medianRange(out, ar.scratch(w), x, w, 0, mid)
-	wg.Wait()
+	// The two windows are written at every step: keep them on separate
+	// cache lines (8 float64 = 64 bytes apart), or the cores fight over
+	// the line they share.
+	pad := ar.scratch(2*w + 3*cacheLineFloats)
+	win1 := pad[cacheLineFloats : cacheLineFloats+w]
+	win2 := pad[w+2*cacheLineFloats : 2*w+2*cacheLineFloats]
+	both(ar, func(*arena) { medianRange(out, win2, x, w, mid, n) }, func() { medianRange(out, win1, x, w, 0, mid) })
 	return out
 }
+
+// cacheLineFloats is the number of float64 in a cache line (64 bytes).
+const cacheLineFloats = 8
 
 // medianWindow is the window runningMedian uses for n values and window w:
 // w made odd and at most n.
@@ -246,18 +249,25 @@ func medianRange(out, win, x []float64, w, lo, hi int) {
 			// between their positions. Any occurrence of old will do; NaN
 			// never reaches here (callers pass finite values).
 			j := countLess(win, old) // first index with win[j] >= old
+			// Take old out at j and walk nv in from there: the
+			// elements passed move one place towards j. Neighbouring
+			// values of a series are usually close in rank, so the
+			// walk is short and cheaper than a second search and a
+			// copy.
+			k := j
 			if nv >= old {
-				// First index k > j with win[k] >= nv: win[:j+1] <= old <=
-				// nv, all of it below nv unless old == nv, when only
-				// win[:j] is.
-				k := countLess(win, nv) + b2i(old == nv)
-				copy(win[j:k-1], win[j+1:k])
-				win[k-1] = nv
+				// win[:j] <= old <= nv: nv belongs at j or to its right.
+				for k+1 < len(win) && win[k+1] < nv {
+					win[k] = win[k+1]
+					k++
+				}
 			} else {
-				k := countLessEq(win, nv) // first index with win[k] > nv
-				copy(win[k+1:j+1], win[k:j])
-				win[k] = nv
+				for k > 0 && win[k-1] > nv {
+					win[k] = win[k-1]
+					k--
+				}
 			}
+			win[k] = nv
 		}
 		out[i] = win[h]
 	}
@@ -313,9 +323,23 @@ func movingAverage(ar *arena, x []float64, h int) []float64 {
 		sum += v
 		cs[i+1] = sum
 	}
-	for i := range n {
-		k := min(h, i, n-1-i)
-		out[i] = (cs[i+k+1] - cs[i-k]) / float64(2*k+1)
+	// The window shrinks near the ends (k = min(h, i, n−1−i)); in between
+	// it is the full 2h+1 points, without the per-point minimum and
+	// conversion.
+	h = min(h, (n-1)/2)
+	for i := range h {
+		out[i] = (cs[2*i+1] - cs[0]) / float64(2*i+1)
+	}
+	fw := float64(2*h + 1)
+	lo, hi := cs[:n-2*h], cs[2*h+1:]
+	mid := out[h : n-h]
+	lo, hi = lo[:len(mid)], hi[:len(mid)]
+	for j := range mid {
+		mid[j] = (hi[j] - lo[j]) / fw
+	}
+	for i := n - h; i < n; i++ {
+		k := n - 1 - i
+		out[i] = (cs[n] - cs[i-k]) / float64(2*k+1)
 	}
 	return out
 }

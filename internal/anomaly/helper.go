@@ -1,0 +1,166 @@
+package anomaly
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// helper is a second goroutine that one detection call hands short jobs
+// to, so that a single request can use two cores. Starting a goroutine for
+// every job would cost a thread wake-up each time (tens of microseconds
+// on a virtual machine, as much as the job); instead the helper stays on
+// its core between jobs, yielding (runtime.Gosched) so that any other
+// goroutine may run, and exits after helperIdle without a job. Jobs do
+// exactly the arithmetic they would do on the caller's goroutine, so
+// results never depend on whether or where they ran.
+//
+// Only the goroutine that owns the detection call posts and waits; the
+// helper runs one job at a time, with its own arena for scratch space.
+type helper struct {
+	state   atomic.Int32
+	job     func(ar *arena)
+	ar      *arena // the jobs' scratch space; returned to the pool by close
+	counted bool   // in helpersActive
+}
+
+// Helper states. Only the owner moves a helper out of hDone and into
+// hClosed; only the helper goroutine moves it out of hPosted and from
+// hWaiting to hGone.
+const (
+	hGone    int32 = iota // no goroutine (not started yet, or it gave up)
+	hWaiting              // the goroutine waits for a job
+	hPosted               // a job is posted or running
+	hDone                 // the job finished; the owner has not seen it
+	hClosed               // the owner is done with the helper
+)
+
+// helperIdle is how long a helper waits for its next job before its
+// goroutine exits (the next post starts a new one).
+const helperIdle = 500 * time.Microsecond
+
+// helpersActive counts the helpers of calls in progress: a call gets one
+// only while fewer than GOMAXPROCS−1 exist, so concurrent requests keep a
+// core each instead of competing for cores with their helpers.
+var helpersActive atomic.Int32
+
+// newHelper returns a helper for one call, or nil when the process has a
+// single core or every spare core already has a helper. Close it when the
+// call is done.
+func newHelper() *helper {
+	procs := int32(runtime.GOMAXPROCS(0))
+	if procs < 2 {
+		return nil
+	}
+	if helpersActive.Add(1) > procs-1 {
+		helpersActive.Add(-1)
+		return nil
+	}
+	return &helper{ar: getArena(), counted: true}
+}
+
+// post hands fn to the helper after waiting for its previous job. With a
+// nil helper it runs fn at once with the arena own.
+func (h *helper) post(own *arena, fn func(ar *arena)) {
+	if h == nil {
+		fn(own)
+		return
+	}
+	h.wait()
+	h.job = fn
+	if h.state.CompareAndSwap(hWaiting, hPosted) {
+		return
+	}
+	// Not started, or the goroutine gave up waiting and has returned.
+	h.state.Store(hPosted)
+	go h.loop()
+}
+
+// wait returns once the posted job, if any, has finished.
+func (h *helper) wait() {
+	if h == nil {
+		return
+	}
+	for {
+		switch h.state.Load() {
+		case hPosted:
+			runtime.Gosched()
+		case hDone:
+			h.state.Store(hWaiting)
+			return
+		default:
+			return
+		}
+	}
+}
+
+// both runs a on the helper of own (own.par) and b on the calling
+// goroutine, and returns when both are done; without a helper it runs a
+// and then b here, a with the arena own. When the helper is still busy
+// with an earlier job (the SR ratios), a runs on a goroutine of its own
+// with a nil arena (heap scratch) rather than waiting for it.
+func both(own *arena, a func(ar *arena), b func()) {
+	h := own.helper()
+	if h != nil && h.state.Load() == hPosted {
+		var wg sync.WaitGroup
+		wg.Go(func() { a(nil) })
+		b()
+		wg.Wait()
+		return
+	}
+	h.post(own, a)
+	b()
+	h.wait()
+}
+
+// close waits for the posted job, lets the goroutine exit and returns the
+// helper's arena to the pool. Nil-safe.
+func (h *helper) close() {
+	if h == nil {
+		return
+	}
+	h.wait()
+	h.state.Store(hClosed)
+	putArena(h.ar)
+	if h.counted {
+		helpersActive.Add(-1)
+	}
+}
+
+// loop is the helper goroutine.
+func (h *helper) loop() {
+	var idleSince time.Time
+	for {
+		switch h.state.Load() {
+		case hPosted:
+			h.job(h.ar)
+			h.job = nil
+			h.state.Store(hDone)
+			idleSince = time.Time{}
+		case hClosed:
+			return
+		default:
+			now := time.Now()
+			if idleSince.IsZero() {
+				idleSince = now
+			} else if now.Sub(idleSince) > helperIdle && h.state.CompareAndSwap(hWaiting, hGone) {
+				return
+			}
+			runtime.Gosched()
+		}
+	}
+}
+
+// splitRange calls fn(0, n), or fn(n/2, n) on the helper of ar and
+// fn(0, n/2) here when ar has one and n is at least splitMin.
+func splitRange(ar *arena, n int, fn func(a, b int)) {
+	if ar.helper() == nil || n < splitMin {
+		fn(0, n)
+		return
+	}
+	both(ar, func(*arena) { fn(n/2, n) }, func() { fn(0, n/2) })
+}
+
+// splitMin is the shortest range splitRange shares with the helper.
+const splitMin = 256

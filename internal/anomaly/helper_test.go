@@ -1,0 +1,109 @@
+package anomaly
+
+import (
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// TestDetectSameOnOneOrTwoCores checks that splitting a call's work with a
+// helper on a second core changes no bit of the answers.
+func TestDetectSameOnOneOrTwoCores(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	walk := make([]float64, 3000)
+	for i := 1; i < len(walk); i++ {
+		walk[i] = walk[i-1] + rng.NormFloat64()
+	}
+	hourly := make([]float64, 673)
+	for i := range hourly {
+		hourly[i] = 100 + 30*math.Sin(2*math.Pi*float64(i)/24) + 3*rng.NormFloat64()
+	}
+	hourly[400] += 60
+	series := map[string][]float64{
+		"daily 8640":  benchSeries(8640),
+		"hourly 673":  hourly,
+		"walk 3000":   walk,
+		"short 300":   benchSeries(300),
+		"below split": benchSeries(200),
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for name, v := range series {
+		for _, style := range []MarginStyle{StyleV11, StyleV11Preview, StyleV10} {
+			opt := Options{Sensitivity: 95, MaxAnomalyRatio: 0.25, Style: style}
+			var entire [2]*EntireResult
+			var last [2]*LastResult
+			for k, procs := range []int{1, 2} {
+				runtime.GOMAXPROCS(procs)
+				if h := newHelper(); (h != nil) != (procs == 2) {
+					t.Fatalf("GOMAXPROCS %d: helper %v", procs, h != nil)
+				} else {
+					h.close()
+				}
+				var err error
+				if entire[k], err = DetectEntire(v, opt); err != nil {
+					t.Fatal(err)
+				}
+				if last[k], err = DetectLast(v, opt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !reflect.DeepEqual(entire[0], entire[1]) {
+				t.Errorf("%s, style %d: entire detect differs on one and two cores", name, style)
+			}
+			if *last[0] != *last[1] {
+				t.Errorf("%s, style %d: last detect differs: %+v and %+v", name, style, *last[0], *last[1])
+			}
+		}
+	}
+}
+
+func TestHelperRestartsAfterGivingUp(t *testing.T) {
+	h := &helper{ar: getArena()}
+	defer h.close()
+	ran := 0
+	h.post(nil, func(*arena) { ran++ })
+	h.wait()
+	// Idle for longer than helperIdle: the goroutine exits, and the next
+	// post starts a new one.
+	deadline := time.Now().Add(10 * time.Second)
+	for h.state.Load() != hGone {
+		if time.Now().After(deadline) {
+			t.Fatalf("helper still waiting after 10 s (state %d)", h.state.Load())
+		}
+		time.Sleep(helperIdle)
+	}
+	h.post(nil, func(*arena) { ran++ })
+	h.wait()
+	if ran != 2 {
+		t.Fatalf("ran %d jobs, want 2", ran)
+	}
+}
+
+func TestBothWithoutHelperRunsBothHere(t *testing.T) {
+	var order []string
+	both(nil, func(ar *arena) { order = append(order, "a") }, func() { order = append(order, "b") })
+	if !reflect.DeepEqual(order, []string{"a", "b"}) {
+		t.Fatalf("order %v, want [a b]", order)
+	}
+}
+
+func TestNewHelperLeavesACorePerCall(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	a := newHelper()
+	if a == nil {
+		t.Fatal("no helper on two cores") // the package's tests are not parallel
+	}
+	defer a.close()
+	if b := newHelper(); b != nil {
+		b.close()
+		t.Fatal("a second helper on two cores")
+	}
+	runtime.GOMAXPROCS(1)
+	if c := newHelper(); c != nil {
+		c.close()
+		t.Fatal("a helper on one core")
+	}
+}
