@@ -23,21 +23,26 @@ var arenaPool = sync.Pool{New: func() any { return new(arena) }}
 // getArena returns a reset arena; give it back with putArena.
 func getArena() *arena {
 	a := arenaPool.Get().(*arena)
-	a.fOff, a.cOff, a.fNeed, a.cNeed = 0, 0, 0, 0
 	a.par = nil
 	return a
 }
 
-// putArena grows the slabs to what the last call needed (so the next call
-// of the same size is served from them) and returns a to the pool.
+// putArena resets a and returns it to the pool.
 func putArena(a *arena) {
+	a.reset()
+	arenaPool.Put(a)
+}
+
+// reset grows the slabs to what the last call needed (so the next call of
+// the same size is served from them) and forgets every slice handed out.
+func (a *arena) reset() {
 	if a.fNeed > len(a.f) {
 		a.f = make([]float64, a.fNeed)
 	}
 	if a.cNeed > len(a.c) {
 		a.c = make([]complex128, a.cNeed)
 	}
-	arenaPool.Put(a)
+	a.fOff, a.cOff, a.fNeed, a.cNeed = 0, 0, 0, 0
 }
 
 // helper returns the call's helper (nil for a nil arena or without one).

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"sort"
 	"sync/atomic"
 )
@@ -188,8 +187,8 @@ func startSR(ar *arena, x []float64) *srJob {
 // wait returns the SR ratios once they are ready. They live in the
 // helper's arena: do not use them after release.
 func (j *srJob) wait() []float64 {
-	for !j.done.Load() {
-		runtime.Gosched()
+	for spins := 1; !j.done.Load(); spins++ {
+		pause(spins)
 	}
 	return j.sr
 }

@@ -21,13 +21,13 @@ import (
 type helper struct {
 	state   atomic.Int32
 	job     func(ar *arena)
-	ar      *arena // the jobs' scratch space; returned to the pool by close
-	counted bool   // in helpersActive
+	ar      *arena // the jobs' scratch space, reset by close
+	counted bool   // made by newHelper: counted in helpersActive, pooled
 }
 
 // Helper states. Only the owner moves a helper out of hDone and into
-// hClosed; only the helper goroutine moves it out of hPosted and from
-// hWaiting to hGone.
+// hClosed (helpers made by tests, which are not pooled); only the helper
+// goroutine moves it out of hPosted and from hWaiting to hGone.
 const (
 	hGone    int32 = iota // no goroutine (not started yet, or it gave up)
 	hWaiting              // the goroutine waits for a job
@@ -47,7 +47,9 @@ var helpersActive atomic.Int32
 
 // newHelper returns a helper for one call, or nil when the process has a
 // single core or every spare core already has a helper. Close it when the
-// call is done.
+// call is done. A helper closed by an earlier call whose goroutine still
+// waits for work is reused, so back-to-back calls do not wake a thread
+// each.
 func newHelper() *helper {
 	procs := int32(runtime.GOMAXPROCS(0))
 	if procs < 2 {
@@ -57,8 +59,16 @@ func newHelper() *helper {
 		helpersActive.Add(-1)
 		return nil
 	}
+	if h, ok := helperPool.Get().(*helper); ok {
+		return h
+	}
 	return &helper{ar: getArena(), counted: true}
 }
+
+// helperPool holds closed helpers. Their goroutines exit after helperIdle
+// (a pooled helper without one starts a new one when given a job), and
+// the pool forgets them at a garbage collection like any sync.Pool.
+var helperPool sync.Pool
 
 // post hands fn to the helper after waiting for its previous job. With a
 // nil helper it runs fn at once with the arena own.
@@ -82,10 +92,10 @@ func (h *helper) wait() {
 	if h == nil {
 		return
 	}
-	for {
+	for spins := 1; ; spins++ {
 		switch h.state.Load() {
 		case hPosted:
-			runtime.Gosched()
+			pause(spins)
 		case hDone:
 			h.state.Store(hWaiting)
 			return
@@ -96,17 +106,15 @@ func (h *helper) wait() {
 }
 
 // both runs a on the helper of own (own.par) and b on the calling
-// goroutine, and returns when both are done; without a helper it runs a
-// and then b here, a with the arena own. When the helper is still busy
-// with an earlier job (the SR ratios), a runs on a goroutine of its own
-// with a nil arena (heap scratch) rather than waiting for it.
+// goroutine, and returns when both are done. Without a helper, or while
+// the helper is still busy with an earlier job (the SR ratios), it runs b
+// and then a here, a with the arena own: the only other core is taken, so
+// a goroutine for a would only wait for this one.
 func both(own *arena, a func(ar *arena), b func()) {
 	h := own.helper()
-	if h != nil && h.state.Load() == hPosted {
-		var wg sync.WaitGroup
-		wg.Go(func() { a(nil) })
+	if h == nil || h.state.Load() == hPosted {
 		b()
-		wg.Wait()
+		a(own)
 		return
 	}
 	h.post(own, a)
@@ -114,24 +122,39 @@ func both(own *arena, a func(ar *arena), b func()) {
 	h.wait()
 }
 
-// close waits for the posted job, lets the goroutine exit and returns the
-// helper's arena to the pool. Nil-safe.
+// close waits for the posted job and hands the helper, whose goroutine
+// keeps waiting for work for helperIdle, to the next call. Nil-safe.
 func (h *helper) close() {
 	if h == nil {
 		return
 	}
 	h.wait()
-	h.state.Store(hClosed)
-	putArena(h.ar)
-	if h.counted {
-		helpersActive.Add(-1)
+	h.ar.reset()
+	if !h.counted {
+		h.state.Store(hClosed)
+		return
+	}
+	helpersActive.Add(-1)
+	helperPool.Put(h)
+}
+
+// pause is one round of a wait for the other goroutine: a yield to the
+// scheduler every helperYield rounds, so that other goroutines can run,
+// and a plain re-read of the state otherwise (the scheduler's lock is
+// shared by every core).
+func pause(spins int) {
+	if spins%helperYield == 0 {
+		runtime.Gosched()
 	}
 }
+
+// helperYield is how many rounds of a wait pass between yields.
+const helperYield = 32
 
 // loop is the helper goroutine.
 func (h *helper) loop() {
 	var idleSince time.Time
-	for {
+	for spins := 1; ; spins++ {
 		switch h.state.Load() {
 		case hPosted:
 			h.job(h.ar)
@@ -147,7 +170,7 @@ func (h *helper) loop() {
 			} else if now.Sub(idleSince) > helperIdle && h.state.CompareAndSwap(hWaiting, hGone) {
 				return
 			}
-			runtime.Gosched()
+			pause(spins)
 		}
 	}
 }

@@ -85,8 +85,8 @@ func TestHelperRestartsAfterGivingUp(t *testing.T) {
 func TestBothWithoutHelperRunsBothHere(t *testing.T) {
 	var order []string
 	both(nil, func(ar *arena) { order = append(order, "a") }, func() { order = append(order, "b") })
-	if !reflect.DeepEqual(order, []string{"a", "b"}) {
-		t.Fatalf("order %v, want [a b]", order)
+	if !reflect.DeepEqual(order, []string{"b", "a"}) {
+		t.Fatalf("order %v, want [b a]", order)
 	}
 }
 
