@@ -32,6 +32,25 @@ func BenchmarkDetectEntire8640(b *testing.B) {
 	}
 }
 
+// BenchmarkBaselineSR8640 is the yardstick for the two benchmarks around
+// it: plain Spectral Residual ratios (saliency, trailing mean, ratio) of
+// the same 8640 points on one goroutine, the core of what Azure's service
+// computed. The host's speed varies from run to run; the ratio of a
+// detection benchmark to this one, from the same command, does much less.
+func BenchmarkBaselineSR8640(b *testing.B) {
+	v := benchSeries(8640)
+	x := make([]float64, len(v))
+	s := maxAbs(v)
+	for i := range v {
+		x[i] = v[i] / s
+	}
+	for b.Loop() {
+		ar := getArena()
+		srRawScores(ar, x)
+		putArena(ar)
+	}
+}
+
 func BenchmarkDetectLast673(b *testing.B) {
 	// Hourly data with a daily period: 4·24+1 is the suggested window, the
 	// API docs' example for hourly/weekly is 673 points.

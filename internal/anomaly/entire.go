@@ -36,6 +36,12 @@ import (
 //  7. Margins follow the API version ([MarginStyle]); a flagged point stays
 //     an anomaly only if it lies outside its band.
 //
+// On a series of 256 points or more a call hands part of its work to a
+// helper on a second core when one is free ([helper]): the SR saliency
+// map from the start (it needs only the scaled values) and then halves of
+// the independent steps. Every step does the same arithmetic wherever it
+// runs, so the answers do not depend on the number of cores.
+//
 // Last-point detection fits the same model to the points before the last
 // one and predicts the last value causally ([causalForecast]); its error
 // scale is measured on one-step-ahead errors of the same predictor.
@@ -159,14 +165,14 @@ func DetectEntire(values []float64, opt Options) (*EntireResult, error) {
 // over.
 const parMin = 256
 
-// srJob is an SR computation ([srRawScores]) running on a call's helper.
+// srJob is an SR computation ([srMapOf]) running on a call's helper.
 type srJob struct {
-	sr   []float64
+	sr   srMap
 	done atomic.Bool
 }
 
 // startSR gives ar a helper when the series is long enough and a second
-// core is free, and starts computing srRawScores(x) on it; x must not
+// core is free, and starts computing srMapOf(x) on it; x must not
 // change until the job is released. It returns nil (compute the ratios in
 // line) without a helper.
 func startSR(ar *arena, x []float64) *srJob {
@@ -178,19 +184,19 @@ func startSR(ar *arena, x []float64) *srJob {
 	}
 	j := &srJob{}
 	ar.par.post(ar, func(har *arena) {
-		j.sr = srRawScores(har, x)
+		j.sr = srMapOf(har, x)
 		j.done.Store(true)
 	})
 	return j
 }
 
-// wait returns the SR ratios once they are ready. They live in the
-// helper's arena: do not use them after release.
-func (j *srJob) wait() []float64 {
+// wait returns the SR map once it is ready. It lives in the helper's
+// arena: do not use it after release.
+func (j *srJob) wait() *srMap {
 	for spins := 1; !j.done.Load(); spins++ {
 		pause(spins)
 	}
-	return j.sr
+	return &j.sr
 }
 
 // release waits for the job and closes the helper of ar. A nil job does
@@ -244,28 +250,25 @@ func detectEntireSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job 
 	n := len(x)
 	f := fitSeries(ar, x, pr.period, cfg)
 	thr := sensitivityThreshold(opt.Sensitivity, cfg)
-	var sr []float64
+	var sr *srMap
 	if cfg.useSR {
 		if job != nil {
 			sr = job.wait()
 		} else {
-			sr = srRawScores(ar, x)
+			m := srMapOf(ar, x)
+			sr = &m
 		}
 	}
 	sc := ar.scratch(n)
 	flagged := make([]bool, n)
-	// u, the level of the GA margins and of the severities of both v1.1
-	// styles, and the scores of the second half on the helper; the result
-	// and the scores of the first half here.
+	// The result (its allocation is the largest of the call) and the
+	// scores of the second half on the helper; u, the level of the GA
+	// margins and of the severities of both v1.1 styles, and the scores of
+	// the first half here.
 	var u []float64
 	var res *EntireResult
 	lo := x[0]
-	both(ar, func(har *arena) {
-		if opt.Style != StyleV10 {
-			u = seriesLevel(har, f.expected)
-		}
-		score(n/2, n, sc, flagged, f, sr, thr, cfg)
-	}, func() {
+	both(ar, func(*arena) {
 		res = &EntireResult{
 			Period:            pr.period,
 			ExpectedValues:    make([]float64, n),
@@ -275,6 +278,11 @@ func detectEntireSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job 
 			IsAnomaly:         make([]bool, n),
 			IsPositiveAnomaly: make([]bool, n),
 			IsNegativeAnomaly: make([]bool, n),
+		}
+		score(n/2, n, sc, flagged, f, sr, thr, cfg)
+	}, func() {
+		if opt.Style != StyleV10 {
+			u = seriesLevel(ar, f.expected)
 		}
 		for _, v := range x {
 			lo = min(lo, v)
@@ -292,14 +300,14 @@ func detectEntireSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job 
 
 // score sets the score sc[i] of points a..b-1 and flagged[i] when it
 // exceeds thr.
-func score(a, b int, sc []float64, flagged []bool, f *fit, sr []float64, thr float64, cfg *modelConfig) {
+func score(a, b int, sc []float64, flagged []bool, f *fit, sr *srMap, thr float64, cfg *modelConfig) {
 	for i := a; i < b; i++ {
 		z := 0.0
 		if cfg.useResid {
 			z = finiteOr(math.Abs(f.resid[i])/f.sigma[i], 0)
 		}
 		if cfg.useSR {
-			z = combineScore(z, sr[i], cfg)
+			z = combineScore(z, sr.ratio(i), cfg)
 		}
 		sc[i] = z
 		flagged[i] = z > thr
@@ -417,16 +425,12 @@ func DetectLast(values []float64, opt Options) (*LastResult, error) {
 	sr := startSR(ar, pr.x)
 	defer sr.release(ar)
 	pr.setPeriod(ar, opt)
-	return detectLastSR(ar, pr, opt, &defaultConfig, sr), nil
+	return detectLast(ar, pr, opt, &defaultConfig, sr), nil
 }
 
-func detectLast(ar *arena, pr *prepared, opt Options, cfg *modelConfig) *LastResult {
-	return detectLastSR(ar, pr, opt, cfg, nil)
-}
-
-// detectLastSR is detectLast with the SR ratios from job (nil: computed
-// in line).
-func detectLastSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job *srJob) *LastResult {
+// detectLast is DetectLast on prepared input, with the SR map from job
+// (nil: computed in line).
+func detectLast(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job *srJob) *LastResult {
 	x := pr.x
 	n := len(x)
 	past := x[:n-1]
@@ -445,9 +449,10 @@ func detectLastSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job *s
 	sr := 0.0
 	if cfg.useSR {
 		if job != nil {
-			sr = job.wait()[n-1]
+			sr = job.wait().ratio(n - 1)
 		} else {
-			sr = srRawScores(ar, x)[n-1]
+			m := srMapOf(ar, x)
+			sr = m.ratio(n - 1)
 		}
 	}
 	score := combineScore(z, sr, cfg)

@@ -288,18 +288,6 @@ func countLess(s []float64, v float64) int {
 	return base + b2i(s[base] < v)
 }
 
-// countLessEq is countLess for the elements ≤ v: the first index i with
-// s[i] > v (len(s) if none).
-func countLessEq(s []float64, v float64) int {
-	base, n := 0, len(s)
-	for n > 1 {
-		half := n / 2
-		base += half & -b2i(s[base+half-1] <= v)
-		n -= half
-	}
-	return base + b2i(s[base] <= v)
-}
-
 // b2i is 1 for true and 0 for false; the compiler makes it branch-free.
 func b2i(b bool) int {
 	if b {

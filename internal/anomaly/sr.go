@@ -126,16 +126,35 @@ func srSaliency(ar *arena, x []float64) []float64 {
 // to max|x| ≤ 1 (see normalise) and ar = nil outside a detection call;
 // the result is finite for finite input.
 func srRawScores(ar *arena, x []float64) []float64 {
+	m := srMapOf(ar, x)
+	out := ar.scratch(len(m.sal))
+	for i := range out {
+		out[i] = m.ratio(i)
+	}
+	return out
+}
+
+// srMap is the saliency map of a series with its trailing mean, from
+// which [srMap.ratio] gives the SR ratio of any point: the detectors
+// that need only some ratios, or compute them in parts, skip the rest.
+type srMap struct {
+	sal, avg []float64
+	hi       float64 // max of avg
+}
+
+// srMapOf computes the saliency map of x and its trailing mean.
+func srMapOf(ar *arena, x []float64) srMap {
 	sal := srSaliency(ar, x)
 	avg := trailingMean(ar, sal, srScoreWin)
 	hi := 0.0
 	for _, v := range avg {
 		hi = max(hi, v)
 	}
-	out := ar.scratch(len(sal))
-	for i, v := range sal {
-		d := min(max(avg[i], srEps), max(hi, srEps))
-		out[i] = finiteOr(math.Abs(v-avg[i])/d, 0)
-	}
-	return out
+	return srMap{sal: sal, avg: avg, hi: hi}
+}
+
+// ratio is point i's SR ratio, as srRawScores returns it.
+func (m *srMap) ratio(i int) float64 {
+	d := min(max(m.avg[i], srEps), max(m.hi, srEps))
+	return finiteOr(math.Abs(m.sal[i]-m.avg[i])/d, 0)
 }
