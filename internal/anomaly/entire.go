@@ -167,6 +167,7 @@ const parMin = 256
 
 // srJob is an SR computation ([srMapOf]) running on a call's helper.
 type srJob struct {
+	h    *helper
 	sr   srMap
 	done atomic.Bool
 }
@@ -182,7 +183,7 @@ func startSR(ar *arena, x []float64) *srJob {
 	if ar.par = newHelper(); ar.par == nil {
 		return nil
 	}
-	j := &srJob{}
+	j := &srJob{h: ar.par}
 	ar.par.post(ar, func(har *arena) {
 		j.sr = srMapOf(har, x)
 		j.done.Store(true)
@@ -194,6 +195,15 @@ func startSR(ar *arena, x []float64) *srJob {
 // arena: do not use it after release.
 func (j *srJob) wait() *srMap {
 	for spins := 1; !j.done.Load(); spins++ {
+		if !j.h.busy() {
+			// The job has ended: wait raises its panic here if it had
+			// one.
+			j.h.wait()
+			if !j.done.Load() {
+				panic("anomaly: SR job ended without a result")
+			}
+			break
+		}
 		pause(spins)
 	}
 	return &j.sr

@@ -21,8 +21,13 @@ import (
 type helper struct {
 	state   atomic.Int32
 	job     func(ar *arena)
-	ar      *arena // the jobs' scratch space, reset by close
-	counted bool   // made by newHelper: counted in helpersActive, pooled
+	ar      *arena      // the jobs' scratch space, reset by close
+	counted bool        // made by newHelper: counted in helpersActive, pooled
+	pooled  atomic.Bool // closed, waiting in helperPool
+	// panicked is what the last job panicked with, raised again by wait
+	// on the owner's goroutine (where the server's recovery sees it)
+	// instead of ending the process.
+	panicked any
 }
 
 // Helper states. Only the owner moves a helper out of hDone and into
@@ -39,6 +44,12 @@ const (
 // helperIdle is how long a helper waits for its next job before its
 // goroutine exits (the next post starts a new one).
 const helperIdle = 500 * time.Microsecond
+
+// helperIdlePooled is helperIdle for a closed helper waiting in the pool
+// for the next call: long enough for back-to-back requests, short enough
+// that an idle server, or other processes on the machine, get the core
+// back at once.
+const helperIdlePooled = 50 * time.Microsecond
 
 // helpersActive counts the helpers of calls in progress: a call gets one
 // only while fewer than GOMAXPROCS−1 exist, so concurrent requests keep a
@@ -60,6 +71,7 @@ func newHelper() *helper {
 		return nil
 	}
 	if h, ok := helperPool.Get().(*helper); ok {
+		h.pooled.Store(false)
 		return h
 	}
 	return &helper{ar: getArena(), counted: true}
@@ -87,7 +99,8 @@ func (h *helper) post(own *arena, fn func(ar *arena)) {
 	go h.loop()
 }
 
-// wait returns once the posted job, if any, has finished.
+// wait returns once the posted job, if any, has finished, and panics
+// with the job's panic if it had one.
 func (h *helper) wait() {
 	if h == nil {
 		return
@@ -97,7 +110,12 @@ func (h *helper) wait() {
 		case hPosted:
 			pause(spins)
 		case hDone:
+			p := h.panicked
+			h.panicked = nil
 			h.state.Store(hWaiting)
+			if p != nil {
+				panic(p)
+			}
 			return
 		default:
 			return
@@ -112,7 +130,7 @@ func (h *helper) wait() {
 // a goroutine for a would only wait for this one.
 func both(own *arena, a func(ar *arena), b func()) {
 	h := own.helper()
-	if h == nil || h.state.Load() == hPosted {
+	if h == nil || h.busy() {
 		b()
 		a(own)
 		return
@@ -135,6 +153,7 @@ func (h *helper) close() {
 		return
 	}
 	helpersActive.Add(-1)
+	h.pooled.Store(true)
 	helperPool.Put(h)
 }
 
@@ -153,11 +172,14 @@ const helperYield = 32
 
 // loop is the helper goroutine.
 func (h *helper) loop() {
+	// idleSince is when the helper last finished a job or entered the
+	// pool; the wait for the next job is measured from it.
 	var idleSince time.Time
+	pooled := false
 	for spins := 1; ; spins++ {
 		switch h.state.Load() {
 		case hPosted:
-			h.job(h.ar)
+			h.run()
 			h.job = nil
 			h.state.Store(hDone)
 			idleSince = time.Time{}
@@ -165,14 +187,36 @@ func (h *helper) loop() {
 			return
 		default:
 			now := time.Now()
+			limit := helperIdle
+			if p := h.pooled.Load(); p != pooled {
+				pooled, idleSince = p, now
+			}
+			if pooled {
+				limit = helperIdlePooled
+			}
 			if idleSince.IsZero() {
 				idleSince = now
-			} else if now.Sub(idleSince) > helperIdle && h.state.CompareAndSwap(hWaiting, hGone) {
+			} else if now.Sub(idleSince) > limit && h.state.CompareAndSwap(hWaiting, hGone) {
 				return
 			}
 			pause(spins)
 		}
 	}
+}
+
+// run runs the posted job, keeping its panic for wait.
+func (h *helper) run() {
+	defer func() {
+		if p := recover(); p != nil {
+			h.panicked = p
+		}
+	}()
+	h.job(h.ar)
+}
+
+// busy reports whether a posted job has not finished yet.
+func (h *helper) busy() bool {
+	return h.state.Load() == hPosted
 }
 
 // splitRange calls fn(0, n), or fn(n/2, n) on the helper of ar and

@@ -107,3 +107,36 @@ func TestNewHelperLeavesACorePerCall(t *testing.T) {
 		t.Fatal("a helper on one core")
 	}
 }
+
+func TestHelperPanicReachesTheOwner(t *testing.T) {
+	h := &helper{ar: getArena()}
+	defer h.close()
+	defer func() {
+		if p := recover(); p != "boom" {
+			t.Fatalf("recovered %v, want boom", p)
+		}
+		// The helper still works after a job panicked.
+		ran := false
+		h.post(nil, func(*arena) { ran = true })
+		h.wait()
+		if !ran {
+			t.Fatal("the job after the panic did not run")
+		}
+	}()
+	both(&arena{par: h}, func(*arena) { panic("boom") }, func() {})
+	t.Fatal("both returned after the helper's job panicked")
+}
+
+func TestSRJobPanicReachesTheOwner(t *testing.T) {
+	h := &helper{ar: getArena()}
+	defer h.close()
+	j := &srJob{h: h}
+	h.post(nil, func(*arena) { panic("sr boom") })
+	defer func() {
+		if p := recover(); p != "sr boom" {
+			t.Fatalf("recovered %v, want sr boom", p)
+		}
+	}()
+	j.wait()
+	t.Fatal("wait returned after the SR job panicked")
+}
