@@ -174,13 +174,15 @@ func decimatedMedian(ar *arena, y []float64, w int) []float64 {
 	}
 	m := runningMedian(ar, z, w/2|1)
 	out := ar.scratch(n)
-	for i := range out {
-		k := i / 2
-		if i%2 == 0 || k+1 >= len(m) {
-			out[i] = m[k]
-		} else {
-			out[i] = (m[k] + m[k+1]) / 2
-		}
+	// out[2k] = m[k]; out[2k+1] = (m[k]+m[k+1])/2, or m[k] at the end.
+	for k := 0; k+1 < len(m); k++ {
+		out[2*k] = m[k]
+		out[2*k+1] = (m[k] + m[k+1]) / 2
+	}
+	k := len(m) - 1
+	out[2*k] = m[k]
+	if 2*k+1 < n {
+		out[2*k+1] = m[k]
 	}
 	return out
 }

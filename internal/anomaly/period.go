@@ -112,11 +112,13 @@ func pickPeriod(r []float64, maxLag int) int {
 
 // autocorr returns the normalised autocorrelation of the zero-mean series
 // x for lags 0..lags-1 (lags ≤ len(x)), or nil when x has no variance. It
-// zero-pads to at least len(x)+lags points so no lag wraps around.
+// zero-pads to at least len(x)+lags−1 points, the fewest with which no lag
+// below lags wraps around (a circular lag k of m points also holds the
+// linear lag k−m, which is empty while m−k ≥ len(x)).
 func autocorr(ar *arena, x []float64, lags int) []float64 {
 	n := len(x)
 	lags = min(lags, n)
-	m := nextSmoothEven(n + lags)
+	m := nextSmoothEven(n + lags - 1)
 	p := realPlanFor(m)
 	h := m / 2
 	xs := ar.floats(m)

@@ -304,13 +304,7 @@ func movingAverage(ar *arena, x []float64, h int) []float64 {
 	if n == 0 {
 		return out
 	}
-	cs := ar.scratch(n + 1)
-	cs[0] = 0
-	sum := 0.0 // in a register: no store-to-load round trip per element
-	for i, v := range x {
-		sum += v
-		cs[i+1] = sum
-	}
+	cs := prefixSums(ar, x)
 	// The window shrinks near the ends (k = min(h, i, n−1−i)); in between
 	// it is the full 2h+1 points, without the per-point minimum and
 	// conversion.
@@ -331,6 +325,19 @@ func movingAverage(ar *arena, x []float64, h int) []float64 {
 	}
 	return out
 }
+
+// prefixSums returns cs with cs[0] = 0 and cs[i+1] = x[0] + … + x[i].
+func prefixSums(ar *arena, x []float64) []float64 {
+	cs := ar.scratch(len(x) + 1)
+	cs[0] = 0
+	sum := 0.0 // in a register: no store-to-load round trip per element
+	for i, v := range x {
+		sum += v
+		cs[i+1] = sum
+	}
+	return cs
+}
+
 
 // trailingMean returns, for each i, the mean of x[max(0,i-w+1) .. i].
 func trailingMean(ar *arena, x []float64, w int) []float64 {
