@@ -28,7 +28,25 @@ type helper struct {
 	// on the owner's goroutine (where the server's recovery sees it)
 	// instead of ending the process.
 	panicked any
+	// next is a job queued while the helper was busy (see both): the
+	// helper takes it when it is free, unless the owner got to it first.
+	next atomic.Pointer[queued]
 }
+
+// queued is a job handed to a busy helper. Whoever moves state from
+// qWaiting to qTaken runs it: the helper once it is free, or the owner
+// when it is done with its own share first.
+type queued struct {
+	fn       func(ar *arena)
+	state    atomic.Int32
+	panicked any
+}
+
+const (
+	qWaiting int32 = iota
+	qTaken
+	qDone
+)
 
 // Helper states. Only the owner moves a helper out of hDone and into
 // hClosed (helpers made by tests, which are not pooled); only the helper
@@ -124,15 +142,33 @@ func (h *helper) wait() {
 }
 
 // both runs a on the helper of own (own.par) and b on the calling
-// goroutine, and returns when both are done. Without a helper, or while
-// the helper is still busy with an earlier job (the SR ratios), it runs b
-// and then a here, a with the arena own: the only other core is taken, so
-// a goroutine for a would only wait for this one.
+// goroutine, and returns when both are done. Without a helper it runs b
+// and then a here, a with the arena own. While the helper is still busy
+// with an earlier job (the SR ratios), a is queued for it: the helper
+// runs it if it becomes free before the caller has finished b, and the
+// caller runs it itself otherwise.
 func both(own *arena, a func(ar *arena), b func()) {
 	h := own.helper()
-	if h == nil || h.busy() {
+	if h == nil {
 		b()
 		a(own)
+		return
+	}
+	if h.busy() {
+		q := &queued{fn: a}
+		h.next.Store(q)
+		b()
+		if q.state.CompareAndSwap(qWaiting, qTaken) {
+			h.next.CompareAndSwap(q, nil)
+			a(own)
+			return
+		}
+		for spins := 1; q.state.Load() != qDone; spins++ {
+			pause(spins)
+		}
+		if q.panicked != nil {
+			panic(q.panicked)
+		}
 		return
 	}
 	h.post(own, a)
@@ -186,6 +222,12 @@ func (h *helper) loop() {
 		case hClosed:
 			return
 		default:
+			if q := h.next.Load(); q != nil && q.state.CompareAndSwap(qWaiting, qTaken) {
+				h.next.CompareAndSwap(q, nil)
+				h.runQueued(q)
+				idleSince = time.Time{}
+				continue
+			}
 			now := time.Now()
 			limit := helperIdle
 			if p := h.pooled.Load(); p != pooled {
@@ -212,6 +254,18 @@ func (h *helper) run() {
 		}
 	}()
 	h.job(h.ar)
+}
+
+// runQueued runs a queued job taken by the helper, keeping its panic for
+// the owner.
+func (h *helper) runQueued(q *queued) {
+	defer func() {
+		if p := recover(); p != nil {
+			q.panicked = p
+		}
+		q.state.Store(qDone)
+	}()
+	q.fn(h.ar)
 }
 
 // busy reports whether a posted job has not finished yet.

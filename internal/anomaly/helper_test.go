@@ -140,3 +140,49 @@ func TestSRJobPanicReachesTheOwner(t *testing.T) {
 	j.wait()
 	t.Fatal("wait returned after the SR job panicked")
 }
+
+func TestBothQueuesForABusyHelper(t *testing.T) {
+	h := &helper{ar: getArena()}
+	defer h.close()
+	own := &arena{par: h}
+	release := make(chan bool)
+	// The helper is busy until release is closed.
+	h.post(own, func(*arena) { <-release })
+	for !h.busy() {
+		runtime.Gosched()
+	}
+	// The owner finishes its share first: it runs the queued job itself.
+	var ranOn *arena
+	both(own, func(ar *arena) { ranOn = ar }, func() {})
+	if ranOn != own {
+		t.Fatalf("queued job ran with arena %p, want the owner's %p", ranOn, own)
+	}
+	// The helper becomes free while the owner still works: it takes the
+	// queued job.
+	ranOn = nil
+	both(own, func(ar *arena) { ranOn = ar }, func() {
+		close(release)
+		deadline := time.Now().Add(10 * time.Second)
+		for h.next.Load() != nil && time.Now().Before(deadline) {
+			runtime.Gosched()
+		}
+	})
+	if ranOn != h.ar {
+		t.Fatalf("queued job ran with arena %p, want the helper's %p", ranOn, h.ar)
+	}
+	h.wait()
+	// A queued job's panic reaches the owner too.
+	release2 := make(chan bool)
+	h.post(own, func(*arena) { <-release2 })
+	defer func() {
+		if p := recover(); p != "queued boom" {
+			t.Fatalf("recovered %v, want queued boom", p)
+		}
+	}()
+	both(own, func(*arena) { panic("queued boom") }, func() {
+		close(release2)
+		for h.next.Load() != nil {
+			runtime.Gosched()
+		}
+	})
+}

@@ -338,7 +338,6 @@ func prefixSums(ar *arena, x []float64) []float64 {
 	return cs
 }
 
-
 // trailingMean returns, for each i, the mean of x[max(0,i-w+1) .. i].
 func trailingMean(ar *arena, x []float64, w int) []float64 {
 	out := ar.scratch(len(x))
