@@ -104,9 +104,16 @@ func prepareValues(ar *arena, values []float64, opt Options) (*prepared, error) 
 	if len(values) < minPoints {
 		return nil, errTooShort
 	}
+	// One pass checks that every value is finite (|v| ≤ MaxFloat64 is
+	// false for NaN and ±Inf) and finds max|v|.
+	scale := 0.0
 	for i, v := range values {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+		a := math.Abs(v)
+		if !(a <= math.MaxFloat64) {
 			return nil, fmt.Errorf("%w (index %d)", errNotFinite, i)
+		}
+		if a > scale {
+			scale = a
 		}
 	}
 	if !(opt.Sensitivity >= 0 && opt.Sensitivity <= 100) {
@@ -119,7 +126,7 @@ func prepareValues(ar *arena, values []float64, opt Options) (*prepared, error) 
 	if !(ratio > 0 && ratio < 1) {
 		return nil, errRatio
 	}
-	p := &prepared{scale: maxAbs(values), ratio: ratio}
+	p := &prepared{scale: scale, ratio: ratio}
 	if p.scale == 0 {
 		p.scale = 1
 	}
