@@ -37,7 +37,7 @@ func TestCPUCost(t *testing.T) {
 		{"last673", func() { DetectLast(w, opt) }, 2000},
 		{"period8640", func() { detectPeriod(v) }, 200},
 		{"sr8640", func() { srRawScores(nil, v) }, 200},
-		{"fit8640", func() { fitSeries(nil, v, 288, &defaultConfig) }, 200},
+		{"fit8640", func() { fitSeries(nil, v, 288, &defaultConfig, true) }, 200},
 	} {
 		c.f()
 		a := cpuTime()

@@ -227,12 +227,20 @@ func (j *srJob) release(ar *arena) {
 }
 
 // combineScore merges the residual z-score and the SR ratio of a point
-// into the score compared with the sensitivity threshold: by default the
-// weighted geometric mean z^0.8·(sr·τz/τsr)^0.2, where the SR ratio is
+// into the score compared with the sensitivity threshold thr: by default
+// the weighted geometric mean z^0.8·(sr·τz/τsr)^0.2, where the SR ratio is
 // first put on the z scale (its own threshold τsr = 3 maps to τz). A point
 // needs a large residual and some spectral saliency; the evaluation showed
 // this cuts false alarms on real data compared with either score alone.
-func combineScore(z, sr float64, cfg *modelConfig) float64 {
+//
+// The weighted geometric mean is at most the weighted arithmetic mean, so
+// when the arithmetic mean does not pass thr (with a margin a billion
+// times any rounding of the powers) the point cannot be flagged, and the
+// arithmetic mean stands in for the score without the two powers. Only
+// the scores of flagged points are compared with each other (to keep the
+// highest under maxAnomalyRatio), so the answers are those of the exact
+// score.
+func combineScore(z, sr float64, cfg *modelConfig, thr float64) float64 {
 	if !cfg.useSR {
 		return z
 	}
@@ -244,13 +252,11 @@ func combineScore(z, sr float64, cfg *modelConfig) float64 {
 		return max(z, cfg.srWeight*sr)
 	default:
 		a := cfg.srWeight * sr * cfg.thresh99 / srRawThresh
-		if max(z, a) > minScoreThreshold {
-			return finiteOr(math.Pow(z, cfg.zWeight)*math.Pow(a, 1-cfg.zWeight), 0)
+		am := cfg.zWeight*z + (1-cfg.zWeight)*a
+		if max(z, a) <= minScoreThreshold || am <= thr*(1-1e-9) {
+			return am
 		}
-		// The weighted geometric mean is at most the larger term, so the
-		// point cannot pass any threshold; the (larger) arithmetic mean is
-		// a cheap stand-in.
-		return cfg.zWeight*z + (1-cfg.zWeight)*a
+		return finiteOr(math.Pow(z, cfg.zWeight)*math.Pow(a, 1-cfg.zWeight), 0)
 	}
 }
 
@@ -265,7 +271,7 @@ func detectEntire(ar *arena, pr *prepared, opt Options, cfg *modelConfig) *Entir
 func detectEntireSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job *srJob) *EntireResult {
 	x := pr.x
 	n := len(x)
-	f := fitSeries(ar, x, pr.period, cfg)
+	f := fitSeries(ar, x, pr.period, cfg, opt.Style != StyleV10)
 	thr := sensitivityThreshold(opt.Sensitivity, cfg)
 	var sr *srMap
 	if cfg.useSR {
@@ -279,10 +285,10 @@ func detectEntireSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job 
 	sc := ar.scratch(n)
 	flagged := make([]bool, n)
 	// The result (its allocation is the largest of the call) and the
-	// scores of the second half on the helper; u, the level of the GA
-	// margins and of the severities of both v1.1 styles, and the scores of
-	// the first half here.
-	var u []float64
+	// scores of the second half on the helper, the scores of the first
+	// half here. u is the level of the GA margins and of the severities of
+	// both v1.1 styles, computed with the fit.
+	u := f.gaLevel
 	var res *EntireResult
 	lo := x[0]
 	both(ar, func(*arena) {
@@ -298,9 +304,6 @@ func detectEntireSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job 
 		}
 		score(n/2, n, sc, flagged, f, sr, thr, cfg)
 	}, func() {
-		if opt.Style != StyleV10 {
-			u = seriesLevel(ar, f.expected)
-		}
 		for _, v := range x {
 			lo = min(lo, v)
 		}
@@ -318,16 +321,48 @@ func detectEntireSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job 
 // score sets the score sc[i] of points a..b-1 and flagged[i] when it
 // exceeds thr.
 func score(a, b int, sc []float64, flagged []bool, f *fit, sr *srMap, thr float64, cfg *modelConfig) {
+	if cfg.useResid && cfg.useSR && cfg.combine == 1 {
+		scoreGeo(a, b, sc, flagged, f, sr, thr, cfg)
+		return
+	}
 	for i := a; i < b; i++ {
 		z := 0.0
 		if cfg.useResid {
 			z = finiteOr(math.Abs(f.resid[i])/f.sigma[i], 0)
 		}
 		if cfg.useSR {
-			z = combineScore(z, sr.ratio(i), cfg)
+			z = combineScore(z, sr.ratio(i), cfg, thr)
 		}
 		sc[i] = z
 		flagged[i] = z > thr
+	}
+}
+
+// scoreGeo is score for the default combination (the weighted geometric
+// mean): combineScore and srMap.ratio written out in the loop, with the
+// same operations in the same order, so that the per-point calls and the
+// re-reading of the configuration do not cost more than the arithmetic.
+func scoreGeo(a, b int, sc []float64, flagged []bool, f *fit, sr *srMap, thr float64, cfg *modelConfig) {
+	resid, sigma := f.resid[a:b], f.sigma[a:b]
+	sal, avg := sr.sal[a:b], sr.avg[a:b]
+	sc, flagged = sc[a:b], flagged[a:b]
+	sigma, sal, avg = sigma[:len(resid)], sal[:len(resid)], avg[:len(resid)]
+	sc, flagged = sc[:len(resid)], flagged[:len(resid)]
+	hi := max(sr.hi, srEps)
+	w, t99, zw := cfg.srWeight, cfg.thresh99, cfg.zWeight
+	aw := 1 - zw
+	thrM := thr * (1 - 1e-9)
+	for k, r := range resid {
+		z := finiteOr(math.Abs(r)/sigma[k], 0)
+		d := min(max(avg[k], srEps), hi)
+		ratio := finiteOr(math.Abs(sal[k]-avg[k])/d, 0)
+		x := w * ratio * t99 / srRawThresh
+		v := zw*z + aw*x
+		if max(z, x) > minScoreThreshold && v > thrM {
+			v = finiteOr(math.Pow(z, zw)*math.Pow(x, aw), 0)
+		}
+		sc[k] = v
+		flagged[k] = v > thr
 	}
 }
 
@@ -335,32 +370,41 @@ func score(a, b int, sc []float64, flagged []bool, f *fit, sr *srMap, thr float6
 // point is an anomaly when it lies outside its band. lo is the series'
 // minimum and u the GA level (nil for v1.0).
 func judge(a, b int, x []float64, flagged []bool, f *fit, lo float64, u []float64, opt Options, res *EntireResult) {
+	// Local windows of the slices: the stores through res would otherwise
+	// make the compiler reload every slice header at every point.
+	x, exp, fl := x[a:b], f.expected[a:b], flagged[a:b]
+	exp, fl = exp[:len(x)], fl[:len(x)]
+	up, low, isA := res.UpperMargins[a:b], res.LowerMargins[a:b], res.IsAnomaly[a:b]
+	up, low, isA = up[:len(x)], low[:len(x)], isA[:len(x)]
 	s := opt.Sensitivity
 	switch opt.Style {
 	case StyleV11:
 		g := marginFactor(s)
-		for i := a; i < b; i++ {
+		u := u[a:b]
+		u = u[:len(x)]
+		for i, v := range x {
 			m := g * u[i]
-			d := x[i] - f.expected[i]
-			if flagged[i] && math.Abs(d) > m {
-				res.IsAnomaly[i] = true
+			d := v - exp[i]
+			if fl[i] && math.Abs(d) > m {
+				isA[i] = true
 			}
-			res.UpperMargins[i], res.LowerMargins[i] = m, m
+			up[i], low[i] = m, m
 			// Severity is set by finish, for the points that stay
 			// anomalies.
 		}
 	default:
 		frac := (100 - s) / 100
-		for i := a; i < b; i++ {
-			e := f.expected[i]
+		preview := opt.Style == StyleV11Preview
+		for i, v := range x {
+			e := exp[i]
 			m := frac * math.Abs(e)
 			lm := m
-			if opt.Style == StyleV11Preview {
+			if preview {
 				lm = max(min(m, e-lo), 0)
 			}
-			res.UpperMargins[i], res.LowerMargins[i] = m, lm
-			if flagged[i] && (x[i] > e+m || x[i] < e-lm) {
-				res.IsAnomaly[i] = true
+			up[i], low[i] = m, lm
+			if fl[i] && (v > e+m || v < e-lm) {
+				isA[i] = true
 			}
 		}
 	}
@@ -370,43 +414,54 @@ func judge(a, b int, x []float64, flagged []bool, f *fit, lo float64, u []float6
 // GA margins of normal points widened to enclose the value, signs and
 // severities of the anomalies, and everything scaled back by scale.
 func finish(a, b int, x []float64, flagged []bool, f *fit, u []float64, scale float64, style MarginStyle, res *EntireResult) {
-	for i := a; i < b; i++ {
-		e := f.expected[i]
-		d := x[i] - e
+	// Local windows of the slices, as in judge.
+	x, exp, fl := x[a:b], f.expected[a:b], flagged[a:b]
+	exp, fl = exp[:len(x)], fl[:len(x)]
+	ev, up, low, sev := res.ExpectedValues[a:b], res.UpperMargins[a:b], res.LowerMargins[a:b], res.Severity[a:b]
+	ev, up, low, sev = ev[:len(x)], up[:len(x)], low[:len(x)], sev[:len(x)]
+	isA, isP, isN := res.IsAnomaly[a:b], res.IsPositiveAnomaly[a:b], res.IsNegativeAnomaly[a:b]
+	isA, isP, isN = isA[:len(x)], isP[:len(x)], isN[:len(x)]
+	if u != nil {
+		u = u[a:b]
+		u = u[:len(x)]
+	}
+	for i, v := range x {
+		e := exp[i]
+		d := v - e
 		if style == StyleV11 {
-			if res.IsAnomaly[i] {
+			if isA[i] {
 				if u[i] > 0 {
-					res.Severity[i] = severityOf(math.Abs(d) / u[i])
+					sev[i] = severityOf(math.Abs(d) / u[i])
 				} else if d != 0 {
-					res.Severity[i] = 1
+					sev[i] = 1
 				}
-			} else if !(flagged[i] && math.Abs(d) <= res.UpperMargins[i]) {
+			} else if !(fl[i] && math.Abs(d) <= up[i]) {
 				// Normal point: widen the value's side to enclose it.
-				m := res.UpperMargins[i]
+				m := up[i]
 				near := math.Abs(d) + m/2
 				// The sign of d is a coin toss: select without a branch.
-				up, lo := math.Float64bits(near), math.Float64bits(near/3)
+				hi, lo := math.Float64bits(near), math.Float64bits(near/3)
 				if !(d > 0) {
-					up, lo = lo, up
+					hi, lo = lo, hi
 				}
-				res.UpperMargins[i], res.LowerMargins[i] = math.Float64frombits(up), math.Float64frombits(lo)
+				up[i], low[i] = math.Float64frombits(hi), math.Float64frombits(lo)
 			}
 		}
-		if res.IsAnomaly[i] {
-			res.IsPositiveAnomaly[i] = d > 0
-			res.IsNegativeAnomaly[i] = d < 0
-			res.IsAnomaly[i] = d != 0
-			if style == StyleV11Preview && res.IsAnomaly[i] {
+		if isA[i] {
+			isP[i] = d > 0
+			isN[i] = d < 0
+			isA[i] = d != 0
+			if style == StyleV11Preview && isA[i] {
 				if u[i] > 0 {
-					res.Severity[i] = severityOf(math.Abs(d) / u[i])
+					sev[i] = severityOf(math.Abs(d) / u[i])
 				} else {
-					res.Severity[i] = 1
+					sev[i] = 1
 				}
 			}
 		}
-		res.ExpectedValues[i] = finiteOr(e*scale, 0)
-		res.UpperMargins[i] = finiteOr(res.UpperMargins[i]*scale, 0)
-		res.LowerMargins[i] = finiteOr(res.LowerMargins[i]*scale, 0)
+		ev[i] = finiteOr(e*scale, 0)
+		up[i] = finiteOr(up[i]*scale, 0)
+		low[i] = finiteOr(low[i]*scale, 0)
 	}
 }
 
@@ -451,7 +506,7 @@ func detectLast(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job *srJ
 	x := pr.x
 	n := len(x)
 	past := x[:n-1]
-	f := fitSeries(ar, past, pr.period, cfg)
+	f := fitSeries(ar, past, pr.period, cfg, false)
 	pred, sig := causalForecast(ar, past, f, cfg)
 	e := pred
 	if f.season != nil {
@@ -472,9 +527,9 @@ func detectLast(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job *srJ
 			sr = m.ratio(n - 1)
 		}
 	}
-	score := combineScore(z, sr, cfg)
-	flagged := score > sensitivityThreshold(opt.Sensitivity, cfg) &&
-		math.Floor(pr.ratio*float64(n)) >= 1
+	thr := sensitivityThreshold(opt.Sensitivity, cfg)
+	score := combineScore(z, sr, cfg, thr)
+	flagged := score > thr && math.Floor(pr.ratio*float64(n)) >= 1
 
 	res := &LastResult{Period: pr.period, SuggestedWindow: 13}
 	if pr.period > 0 {

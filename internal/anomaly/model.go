@@ -64,14 +64,15 @@ type fit struct {
 	median   []float64 // running median of the deseasonalised values
 	win      int       // its window
 	spread   float64   // 99th minus 1st percentile of x
+	gaLevel  []float64 // seriesLevel(expected) when asked for, else nil
 }
 
 // fitSeries fits the robust model to x (scaled) with period p (0 = none).
 // A period is used only when at least two full cycles are present.
-func fitSeries(ar *arena, x []float64, p int, cfg *modelConfig) *fit {
+func fitSeries(ar *arena, x []float64, p int, cfg *modelConfig, gaLevel bool) *fit {
 	n := len(x)
 	f := &fit{seasonal: ar.floats(n)}
-	{
+	spread := func(ar *arena) {
 		c := sample(ar, x)
 		k := len(c) * 99 / 100
 		// Values in time order: see selectKthHoare.
@@ -81,6 +82,7 @@ func fitSeries(ar *arena, x []float64, p int, cfg *modelConfig) *fit {
 	}
 	if p < 2 || n < 2*p {
 		p = 0
+		spread(ar)
 	}
 	w := cfg.levelWin
 	if p > 0 {
@@ -89,10 +91,19 @@ func fitSeries(ar *arena, x []float64, p int, cfg *modelConfig) *fit {
 	if p > 0 {
 		xc := x
 		for pass := 0; pass < cfg.seasonPasses; pass++ {
-			trend := cycleMean(ar, xc, p)
-			d := ar.scratch(n)
-			for i := range d {
-				d[i] = xc[i] - trend[i]
+			var d []float64
+			cycle := func() {
+				trend := cycleMean(ar, xc, p)
+				d = ar.scratch(n)
+				for i := range d {
+					d[i] = xc[i] - trend[i]
+				}
+			}
+			if pass == 0 {
+				// The spread (on the helper) beside the cycle means.
+				both(ar, spread, cycle)
+			} else {
+				cycle()
 			}
 			f.season = seasonalProfile(ar, d, p)
 			for i := 0; i < n; i += p { // f.seasonal[i] = f.season[i%p]
@@ -109,7 +120,7 @@ func fitSeries(ar *arena, x []float64, p int, cfg *modelConfig) *fit {
 		}
 	}
 	f.levelFit(ar, x, w, cfg)
-	f.scaleFit(ar, cfg)
+	f.scaleFit(ar, cfg, gaLevel)
 	return f
 }
 
@@ -145,9 +156,10 @@ func (f *fit) levelFit(ar *arena, x []float64, w int, cfg *modelConfig) {
 	r0, yc := ar.scratch(n), ar.scratch(n)
 	both(ar, func(har *arena) {
 		f.level = movingAverage(har, lm, cfg.smoothHalf)
-		for i := range x {
-			f.expected[i] = f.level[i] + f.seasonal[i]
-			f.resid[i] = x[i] - f.expected[i]
+		level, seasonal, exp, resid := f.level[:n], f.seasonal[:n], f.expected[:n], f.resid[:n]
+		for i, v := range x {
+			exp[i] = level[i] + seasonal[i]
+			resid[i] = v - exp[i]
 		}
 	}, func() {
 		for i := range r0 {
@@ -217,23 +229,26 @@ func wideFits(ar *arena, y []float64, w, ww int, kappa float64) bool {
 // wideSample is how many points wideFits looks at.
 const wideSample = 256
 
-// scaleFit computes the local residual scale.
-func (f *fit) scaleFit(ar *arena, cfg *modelConfig) {
+// scaleFit computes the local residual scale, and f.gaLevel when asked.
+func (f *fit) scaleFit(ar *arena, cfg *modelConfig, gaLevel bool) {
 	n := len(f.resid)
-	// The tail quantile (on the helper) and the MAD (here) are independent
-	// selections.
+	// The level of the margins, the tail quantile and the MAD are
+	// independent: the level (when asked for) on the helper and the two
+	// selections here, or the tail quantile on the helper and the MAD
+	// here.
 	q := 0.0
 	var g float64
-	both(ar, func(har *arena) {
+	tail := func(ar *arena) {
 		if !cfg.tailScale {
 			return
 		}
-		a := sample(har, f.resid)
+		a := sample(ar, f.resid)
 		for i, v := range a {
 			a[i] = math.Abs(v)
 		}
 		q = selectKth(a, min(int(cfg.tailQ*float64(len(a))), len(a)-1))
-	}, func() {
+	}
+	mad := func() {
 		g = robustScaleAr(ar, f.resid)
 		if g == 0 {
 			// Mostly exact fit: use the mean absolute residual instead so
@@ -244,20 +259,37 @@ func (f *fit) scaleFit(ar *arena, cfg *modelConfig) {
 			}
 			g = s / float64(n)
 		}
-	})
+	}
+	if gaLevel {
+		both(ar, func(har *arena) { f.gaLevel = seriesLevel(har, f.expected) }, func() {
+			mad()
+			tail(ar)
+		})
+	} else {
+		both(ar, tail, mad)
+	}
 	if cfg.tailScale {
 		g = max(g, q/normalQuantile(0.5+cfg.tailQ/2))
 	}
 	a := ar.scratch(n)
-	for i, v := range f.resid {
-		a[i] = min(math.Abs(v), 4*g)
-	}
+	resid := f.resid
+	g4 := 4 * g
+	splitRange(ar, n, func(lo, hi int) {
+		for i, v := range resid[lo:hi] {
+			a[lo+i] = min(math.Abs(v), g4)
+		}
+	})
 	loc := movingAverageClamped(ar, a, cfg.scaleHalf)
-	f.sigma = ar.scratch(n)
+	sigma := ar.scratch(n)
+	f.sigma = sigma
 	floor := max(cfg.floorFrac*f.spread, 1e-12)
-	for i := range f.sigma {
-		f.sigma[i] = max(1.2533*loc[i], cfg.globalShare*g, floor)
-	}
+	gs := cfg.globalShare * g
+	splitRange(ar, n, func(lo, hi int) {
+		l := loc[lo:hi]
+		for i, v := range l {
+			sigma[lo+i] = max(1.2533*v, gs, floor)
+		}
+	})
 }
 
 // movingAverageClamped is a moving average over a fixed-length window of
