@@ -309,7 +309,7 @@ func detectEntireSR(ar *arena, pr *prepared, opt Options, cfg *modelConfig, job 
 		}
 		score(0, n/2, sc, flagged, f, sr, thr, cfg)
 	})
-	splitRange(ar, n, func(a, b int) { judge(a, b, x, flagged, f, lo, u, opt, res) })
+	splitRange(ar, n, func(a, b int) { judge(a, b, x, flagged, f, lo, u, opt, pr.scale, res) })
 	capAnomalies(res.IsAnomaly, sc, int(math.Floor(pr.ratio*float64(n))))
 	splitRange(ar, n, func(a, b int) { finish(a, b, x, flagged, f, u, pr.scale, opt.Style, res) })
 	if opt.Style == StyleV10 {
@@ -368,14 +368,18 @@ func scoreGeo(a, b int, sc []float64, flagged []bool, f *fit, sr *srMap, thr flo
 
 // judge sets the margins and IsAnomaly of points a..b-1 in res: a flagged
 // point is an anomaly when it lies outside its band. lo is the series'
-// minimum and u the GA level (nil for v1.0).
-func judge(a, b int, x []float64, flagged []bool, f *fit, lo float64, u []float64, opt Options, res *EntireResult) {
+// minimum and u the GA level (nil for v1.0). A point that is not flagged
+// is not an anomaly whatever the cap does, so its answer is completed
+// here ([finish] does the same for the flagged points once the anomalies
+// are capped): the GA margins widened to enclose the value, and every
+// value scaled back by scale.
+func judge(a, b int, x []float64, flagged []bool, f *fit, lo float64, u []float64, opt Options, scale float64, res *EntireResult) {
 	// Local windows of the slices: the stores through res would otherwise
 	// make the compiler reload every slice header at every point.
 	x, exp, fl := x[a:b], f.expected[a:b], flagged[a:b]
 	exp, fl = exp[:len(x)], fl[:len(x)]
-	up, low, isA := res.UpperMargins[a:b], res.LowerMargins[a:b], res.IsAnomaly[a:b]
-	up, low, isA = up[:len(x)], low[:len(x)], isA[:len(x)]
+	ev, up, low, isA := res.ExpectedValues[a:b], res.UpperMargins[a:b], res.LowerMargins[a:b], res.IsAnomaly[a:b]
+	ev, up, low, isA = ev[:len(x)], up[:len(x)], low[:len(x)], isA[:len(x)]
 	s := opt.Sensitivity
 	switch opt.Style {
 	case StyleV11:
@@ -383,14 +387,25 @@ func judge(a, b int, x []float64, flagged []bool, f *fit, lo float64, u []float6
 		u := u[a:b]
 		u = u[:len(x)]
 		for i, v := range x {
+			e := exp[i]
 			m := g * u[i]
-			d := v - exp[i]
-			if fl[i] && math.Abs(d) > m {
-				isA[i] = true
+			d := v - e
+			if fl[i] {
+				isA[i] = math.Abs(d) > m
+				up[i], low[i] = m, m
+				// finish sets the rest once the anomalies are capped.
+				continue
 			}
-			up[i], low[i] = m, m
-			// Severity is set by finish, for the points that stay
-			// anomalies.
+			// Normal point: widen the value's side to enclose it.
+			near := math.Abs(d) + m/2
+			// The sign of d is a coin toss: select without a branch.
+			hi, lw := math.Float64bits(near), math.Float64bits(near/3)
+			if !(d > 0) {
+				hi, lw = lw, hi
+			}
+			ev[i] = finiteOr(e*scale, 0)
+			up[i] = finiteOr(math.Float64frombits(hi)*scale, 0)
+			low[i] = finiteOr(math.Float64frombits(lw)*scale, 0)
 		}
 	default:
 		frac := (100 - s) / 100
@@ -402,17 +417,22 @@ func judge(a, b int, x []float64, flagged []bool, f *fit, lo float64, u []float6
 			if preview {
 				lm = max(min(m, e-lo), 0)
 			}
-			up[i], low[i] = m, lm
-			if fl[i] && (v > e+m || v < e-lm) {
-				isA[i] = true
+			if fl[i] {
+				isA[i] = v > e+m || v < e-lm
+				up[i], low[i] = m, lm
+				continue
 			}
+			ev[i] = finiteOr(e*scale, 0)
+			up[i] = finiteOr(m*scale, 0)
+			low[i] = finiteOr(lm*scale, 0)
 		}
 	}
 }
 
-// finish completes points a..b-1 of res once the anomalies are capped:
-// GA margins of normal points widened to enclose the value, signs and
-// severities of the anomalies, and everything scaled back by scale.
+// finish completes the flagged points among a..b-1 once the anomalies are
+// capped (judge completed the others): GA margins of the points that are
+// not anomalies widened to enclose the value, signs and severities of the
+// anomalies, and everything scaled back by scale.
 func finish(a, b int, x []float64, flagged []bool, f *fit, u []float64, scale float64, style MarginStyle, res *EntireResult) {
 	// Local windows of the slices, as in judge.
 	x, exp, fl := x[a:b], f.expected[a:b], flagged[a:b]
@@ -426,6 +446,9 @@ func finish(a, b int, x []float64, flagged []bool, f *fit, u []float64, scale fl
 		u = u[:len(x)]
 	}
 	for i, v := range x {
+		if !fl[i] {
+			continue
+		}
 		e := exp[i]
 		d := v - e
 		if style == StyleV11 {
@@ -435,11 +458,11 @@ func finish(a, b int, x []float64, flagged []bool, f *fit, u []float64, scale fl
 				} else if d != 0 {
 					sev[i] = 1
 				}
-			} else if !(fl[i] && math.Abs(d) <= up[i]) {
-				// Normal point: widen the value's side to enclose it.
+			} else if !(math.Abs(d) <= up[i]) {
+				// Not an anomaly (the cap dropped it): widen the value's
+				// side to enclose it.
 				m := up[i]
 				near := math.Abs(d) + m/2
-				// The sign of d is a coin toss: select without a branch.
 				hi, lo := math.Float64bits(near), math.Float64bits(near/3)
 				if !(d > 0) {
 					hi, lo = lo, hi

@@ -186,3 +186,21 @@ func TestBothQueuesForABusyHelper(t *testing.T) {
 		}
 	})
 }
+
+func TestClampIsMinOfMax(t *testing.T) {
+	negZero := math.Copysign(0, -1)
+	vals := []float64{negZero, 0, -1, 1, -2.5, 2.5, 1e-300, -1e-300, 7}
+	for _, v := range vals {
+		for _, lo := range vals {
+			for _, hi := range vals {
+				if lo > hi {
+					continue
+				}
+				want, got := min(max(v, lo), hi), clamp(v, lo, hi)
+				if math.Float64bits(want) != math.Float64bits(got) {
+					t.Errorf("clamp(%v, %v, %v) = %v (sign %v), want %v (sign %v)", v, lo, hi, got, math.Signbit(got), want, math.Signbit(want))
+				}
+			}
+		}
+	}
+}

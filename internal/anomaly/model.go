@@ -167,8 +167,8 @@ func (f *fit) levelFit(ar *arena, x []float64, w int, cfg *modelConfig) {
 		}
 		s0 := robustScaleAr(ar, r0)
 		lim := cfg.winsorZ * s0
-		for i := range yc {
-			yc[i] = lm[i] + min(max(r0[i], -lim), lim)
+		for i, r := range r0 {
+			yc[i] = lm[i] + clamp(r, -lim, lim)
 		}
 	})
 	f.yClean = yc
@@ -287,7 +287,17 @@ func (f *fit) scaleFit(ar *arena, cfg *modelConfig, gaLevel bool) {
 	splitRange(ar, n, func(lo, hi int) {
 		l := loc[lo:hi]
 		for i, v := range l {
-			sigma[lo+i] = max(1.2533*v, gs, floor)
+			// max(1.2533·v, gs, floor) for values that are not NaN and
+			// not all zero, without the NaN and signed-zero handling of
+			// max (floor > 0).
+			m := 1.2533 * v
+			if gs > m {
+				m = gs
+			}
+			if floor > m {
+				m = floor
+			}
+			sigma[lo+i] = m
 		}
 	})
 }
@@ -308,13 +318,7 @@ func cycleMean(ar *arena, x []float64, p int) []float64 {
 // a = min(max(i−w/2, 0), n−w) for each index i.
 func shiftedMean(ar *arena, x []float64, w int) []float64 {
 	n := len(x)
-	cs := ar.scratch(n + 1)
-	cs[0] = 0
-	sum := 0.0 // in a register: no store-to-load round trip per element
-	for i, v := range x {
-		sum += v
-		cs[i+1] = sum
-	}
+	cs := prefixSums(ar, x)
 	out := ar.scratch(n)
 	// a is constant at both ends and i−w/2 in between.
 	h, fw := w/2, float64(w)
@@ -324,8 +328,13 @@ func shiftedMean(ar *arena, x []float64, w int) []float64 {
 	for i := range mid0 {
 		out[i] = first
 	}
-	for i := mid0; i < mid1; i++ {
-		out[i] = (cs[i-h+w] - cs[i-h]) / fw
+	if mid1 > mid0 {
+		mid := out[mid0:mid1]
+		lo, hi := cs[mid0-h:mid1-h], cs[mid0-h+w:mid1-h+w]
+		lo, hi = lo[:len(mid)], hi[:len(mid)]
+		for j := range mid {
+			mid[j] = (hi[j] - lo[j]) / fw
+		}
 	}
 	for i := mid1; i < n; i++ {
 		out[i] = last

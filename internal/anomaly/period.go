@@ -54,12 +54,11 @@ func periodOf(ar *arena, values []float64) int {
 	c := ar.scratch(n)
 	copy(c, x)
 	med := medianInPlaceOrdered(c)
-	for i, v := range x {
-		x[i] = min(max(v-med, -4*sd), 4*sd)
-	}
 	mean := 0.0
-	for _, v := range x {
-		mean += v
+	for i, v := range x {
+		c := clamp(v-med, -4*sd, 4*sd)
+		x[i] = c
+		mean += c
 	}
 	mean /= float64(n)
 	for i := range x {

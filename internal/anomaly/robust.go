@@ -288,6 +288,19 @@ func countLess(s []float64, v float64) int {
 	return base + b2i(s[base] < v)
 }
 
+// clamp is min(max(v, lo), hi) for v, lo and hi that are not NaN, with
+// lo ≤ hi: the same value, signed zeros included, without the NaN
+// handling of min and max.
+func clamp(v, lo, hi float64) float64 {
+	if v < lo || v == lo && !math.Signbit(lo) { // max(−0, +0) is +0
+		v = lo
+	}
+	if v > hi || v == hi && math.Signbit(hi) { // min(−0, +0) is −0
+		v = hi
+	}
+	return v
+}
+
 // b2i is 1 for true and 0 for false; the compiler makes it branch-free.
 func b2i(b bool) int {
 	if b {
