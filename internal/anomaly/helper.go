@@ -42,10 +42,11 @@ type queued struct {
 	panicked any
 }
 
+// Queued job states.
 const (
-	qWaiting int32 = iota
-	qTaken
-	qDone
+	qWaiting int32 = iota // not taken yet
+	qTaken                // being run by the helper or the owner
+	qDone                 // run by the helper (the owner's own runs end in qTaken)
 )
 
 // Helper states. Only the owner moves a helper out of hDone and into
