@@ -10,9 +10,12 @@ import "sync"
 type arena struct {
 	f          []float64
 	c          []complex128
+	i          []int32
 	fOff, cOff int
+	iOff       int
 	fNeed      int // floats requested in the current call
 	cNeed      int
+	iNeed      int
 	// par is the call's helper on a second core (nil: none), set by the
 	// entry points and used by the steps that split their work.
 	par *helper
@@ -42,7 +45,11 @@ func (a *arena) reset() {
 	if a.cNeed > len(a.c) {
 		a.c = make([]complex128, a.cNeed)
 	}
+	if a.iNeed > len(a.i) {
+		a.i = make([]int32, a.iNeed)
+	}
 	a.fOff, a.cOff, a.fNeed, a.cNeed = 0, 0, 0, 0
+	a.iOff, a.iNeed = 0, 0
 }
 
 // helper returns the call's helper (nil for a nil arena or without one).
@@ -95,5 +102,19 @@ func (a *arena) complexScratch(n int) []complex128 {
 	}
 	s := a.c[a.cOff : a.cOff+n : a.cOff+n]
 	a.cOff += n
+	return s
+}
+
+// int32s is scratch for n int32s (not zeroed).
+func (a *arena) int32s(n int) []int32 {
+	if a == nil {
+		return make([]int32, n)
+	}
+	a.iNeed += n
+	if a.iOff+n > len(a.i) {
+		return make([]int32, n)
+	}
+	s := a.i[a.iOff : a.iOff+n : a.iOff+n]
+	a.iOff += n
 	return s
 }

@@ -206,22 +206,14 @@ func runningMedian(ar *arena, x []float64, w int) []float64 {
 		return out
 	}
 	if ar.helper() == nil || n < splitMin {
-		medianRange(out, ar.scratch(w), x, w, 0, n)
+		medianRange(ar, out, x, w, 0, n)
 		return out
 	}
+	// Each half with windows from its own arena, on different cache lines.
 	mid := n / 2
-	// The two windows are written at every step: keep them on separate
-	// cache lines (8 float64 = 64 bytes apart), or the cores fight over
-	// the line they share.
-	pad := ar.scratch(2*w + 3*cacheLineFloats)
-	win1 := pad[cacheLineFloats : cacheLineFloats+w]
-	win2 := pad[w+2*cacheLineFloats : 2*w+2*cacheLineFloats]
-	both(ar, func(*arena) { medianRange(out, win2, x, w, mid, n) }, func() { medianRange(out, win1, x, w, 0, mid) })
+	both(ar, func(har *arena) { medianRange(har, out, x, w, mid, n) }, func() { medianRange(ar, out, x, w, 0, mid) })
 	return out
 }
-
-// cacheLineFloats is the number of float64 in a cache line (64 bytes).
-const cacheLineFloats = 8
 
 // medianWindow is the window runningMedian uses for n values and window w:
 // w made odd and at most n.
@@ -234,58 +226,61 @@ func medianWindow(n, w int) int {
 }
 
 // medianRange writes out[lo:hi] of the running median of x with odd
-// window w <= len(x), using win (w values) as the sorted window.
-func medianRange(out, win, x []float64, w, lo, hi int) {
+// window w <= len(x), with scratch space from ar. The window is kept
+// sorted, and for each of its values the place where it sits: the value
+// that leaves is found without a search (a binary search is a chain of
+// dependent loads, the longest part of a step), and the value that
+// enters walks in from there, the values it passes moving one place
+// towards the gap. Neighbouring values of a series are usually close in
+// rank, so the walk is short.
+func medianRange(ar *arena, out, x []float64, w, lo, hi int) {
 	n, h := len(x), w/2
 	start := func(i int) int { return min(max(i-h, 0), n-w) }
 	s := start(lo)
-	win = win[:w]
-	copy(win, x[s:s+w])
-	insertionSort(win)
+	// win[k] is the k-th smallest value of the window x[s:s+w], id[k]
+	// the slot (index mod w) of that value and pos[slot] its place in
+	// win. The value entering at s+w takes the slot of the one leaving
+	// at s.
+	win, id, pos := ar.scratch(w), ar.int32s(w), ar.int32s(w)
+	for k := range w {
+		v, slot := x[s+k], int32((s+k)%w)
+		j := k
+		for j > 0 && win[j-1] > v {
+			win[j], id[j] = win[j-1], id[j-1]
+			j--
+		}
+		win[j], id[j] = v, slot
+	}
+	for k, slot := range id {
+		pos[slot] = int32(k)
+	}
+	slot := int32(s % w)
 	for i := lo; i < hi; i++ {
 		for ns := start(i); s < ns; s++ {
 			old, nv := x[s], x[s+w]
-			// Remove old and insert nv with one move of the elements
-			// between their positions. Any occurrence of old will do; NaN
-			// never reaches here (callers pass finite values).
-			j := countLess(win, old) // first index with win[j] >= old
-			// Take old out at j and walk nv in from there: the
-			// elements passed move one place towards j. Neighbouring
-			// values of a series are usually close in rank, so the
-			// walk is short and cheaper than a second search and a
-			// copy.
-			k := j
+			k := int(pos[slot])
 			if nv >= old {
-				// win[:j] <= old <= nv: nv belongs at j or to its right.
+				// win[:k] <= old <= nv: nv belongs at k or to its right.
 				for k+1 < len(win) && win[k+1] < nv {
-					win[k] = win[k+1]
+					win[k], id[k] = win[k+1], id[k+1]
+					pos[id[k]] = int32(k)
 					k++
 				}
 			} else {
 				for k > 0 && win[k-1] > nv {
-					win[k] = win[k-1]
+					win[k], id[k] = win[k-1], id[k-1]
+					pos[id[k]] = int32(k)
 					k--
 				}
 			}
-			win[k] = nv
+			win[k], id[k] = nv, slot
+			pos[slot] = int32(k)
+			if slot++; int(slot) == w {
+				slot = 0
+			}
 		}
 		out[i] = win[h]
 	}
-}
-
-// countLess returns the number of elements of the sorted, non-empty s
-// below v, which is the first index i with s[i] >= v (len(s) if none). The
-// binary search has a fixed number of steps for a given length and
-// advances without a branch: on a short window of noisy values the
-// branches of the textbook search are mispredicted half the time.
-func countLess(s []float64, v float64) int {
-	base, n := 0, len(s)
-	for n > 1 {
-		half := n / 2
-		base += half & -b2i(s[base+half-1] < v)
-		n -= half
-	}
-	return base + b2i(s[base] < v)
 }
 
 // clamp is min(max(v, lo), hi) for v, lo and hi that are not NaN, with
