@@ -193,10 +193,10 @@ func robustScaleAr(ar *arena, x []float64) float64 {
 // (w is made odd and at most len(x)). Near the ends the window keeps its
 // length and is shifted inwards, so the first and last values are still
 // judged against w points. Cost O(n·w) in the worst case with a tiny
-// constant: the window is kept sorted; each step finds the leaving and
-// entering values by branch-free binary search and moves the values
-// between them with one copy. With a helper ([helper]) the second half is
-// computed on another core; the result is the same either way.
+// constant: the window is kept sorted and each step moves only the values
+// between the leaving and the entering one ([medianRange]). With a helper
+// ([helper]) the second half is computed on another core; the result is
+// the same either way.
 func runningMedian(ar *arena, x []float64, w int) []float64 {
 	n := len(x)
 	out := ar.floats(n)
