@@ -1,6 +1,7 @@
 package anomaly
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -202,5 +203,58 @@ func TestClampIsMinOfMax(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestConcurrentCallsGiveTheSameAnswers runs detections from several
+// goroutines at once (only some get a helper) and checks every answer
+// against the same call made alone.
+func TestConcurrentCallsGiveTheSameAnswers(t *testing.T) {
+	series := [][]float64{benchSeries(8640), benchSeries(3000), benchSeries(673), benchSeries(300)}
+	opt := Options{Sensitivity: 90, MaxAnomalyRatio: 0.25}
+	type answer struct {
+		entire *EntireResult
+		last   *LastResult
+	}
+	want := make([]answer, len(series))
+	for i, v := range series {
+		e, err := DetectEntire(v, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := DetectLast(v, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = answer{e, l}
+	}
+	const workers, rounds = 4, 5
+	errs := make(chan string, workers*rounds*len(series))
+	done := make(chan bool)
+	for w := range workers {
+		go func() {
+			defer func() { done <- true }()
+			for r := range rounds {
+				i := (w + r) % len(series)
+				e, err := DetectEntire(series[i], opt)
+				if err != nil || !reflect.DeepEqual(e, want[i].entire) {
+					errs <- fmt.Sprintf("worker %d: entire detect of series %d differs (err %v)", w, i, err)
+				}
+				l, err := DetectLast(series[i], opt)
+				if err != nil || *l != *want[i].last {
+					errs <- fmt.Sprintf("worker %d: last detect of series %d differs (err %v)", w, i, err)
+				}
+			}
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if n := helpersActive.Load(); n != 0 {
+		t.Errorf("%d helpers still counted as active", n)
 	}
 }
