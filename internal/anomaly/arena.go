@@ -8,17 +8,41 @@ import "sync"
 // and must never be returned to the caller. A nil *arena allocates from
 // the heap, so helpers work without one.
 type arena struct {
-	f          []float64
-	c          []complex128
-	i          []int32
-	fOff, cOff int
-	iOff       int
-	fNeed      int // floats requested in the current call
-	cNeed      int
-	iNeed      int
+	f slab[float64]
+	c slab[complex128]
+	i slab[int32]
 	// par is the call's helper on a second core (nil: none), set by the
 	// entry points and used by the steps that split their work.
 	par *helper
+}
+
+// slab is one element type's storage in an arena.
+type slab[T any] struct {
+	buf  []T
+	off  int // next free element
+	need int // elements requested in the current call
+}
+
+// take returns n elements (not zeroed) from the slab, or from the heap
+// when the slab is too small this time; need records the demand so reset
+// can grow the slab for the next call.
+func (s *slab[T]) take(n int) []T {
+	s.need += n
+	if s.off+n > len(s.buf) {
+		return make([]T, n)
+	}
+	out := s.buf[s.off : s.off+n : s.off+n]
+	s.off += n
+	return out
+}
+
+// reset grows the slab to the last call's demand and forgets every slice
+// handed out.
+func (s *slab[T]) reset() {
+	if s.need > len(s.buf) {
+		s.buf = make([]T, s.need)
+	}
+	s.off, s.need = 0, 0
 }
 
 var arenaPool = sync.Pool{New: func() any { return new(arena) }}
@@ -39,17 +63,9 @@ func putArena(a *arena) {
 // reset grows the slabs to what the last call needed (so the next call of
 // the same size is served from them) and forgets every slice handed out.
 func (a *arena) reset() {
-	if a.fNeed > len(a.f) {
-		a.f = make([]float64, a.fNeed)
-	}
-	if a.cNeed > len(a.c) {
-		a.c = make([]complex128, a.cNeed)
-	}
-	if a.iNeed > len(a.i) {
-		a.i = make([]int32, a.iNeed)
-	}
-	a.fOff, a.cOff, a.fNeed, a.cNeed = 0, 0, 0, 0
-	a.iOff, a.iNeed = 0, 0
+	a.f.reset()
+	a.c.reset()
+	a.i.reset()
 }
 
 // helper returns the call's helper (nil for a nil arena or without one).
@@ -62,15 +78,7 @@ func (a *arena) helper() *helper {
 
 // floats returns a zeroed slice of n float64s.
 func (a *arena) floats(n int) []float64 {
-	if a == nil {
-		return make([]float64, n)
-	}
-	a.fNeed += n
-	if a.fOff+n > len(a.f) {
-		return make([]float64, n)
-	}
-	s := a.f[a.fOff : a.fOff+n : a.fOff+n]
-	a.fOff += n
+	s := a.scratch(n)
 	clear(s)
 	return s
 }
@@ -81,13 +89,7 @@ func (a *arena) scratch(n int) []float64 {
 	if a == nil {
 		return make([]float64, n)
 	}
-	a.fNeed += n
-	if a.fOff+n > len(a.f) {
-		return make([]float64, n)
-	}
-	s := a.f[a.fOff : a.fOff+n : a.fOff+n]
-	a.fOff += n
-	return s
+	return a.f.take(n)
 }
 
 // complexScratch is complexes without the zeroing, for buffers the caller
@@ -96,13 +98,7 @@ func (a *arena) complexScratch(n int) []complex128 {
 	if a == nil {
 		return make([]complex128, n)
 	}
-	a.cNeed += n
-	if a.cOff+n > len(a.c) {
-		return make([]complex128, n)
-	}
-	s := a.c[a.cOff : a.cOff+n : a.cOff+n]
-	a.cOff += n
-	return s
+	return a.c.take(n)
 }
 
 // int32s is scratch for n int32s (not zeroed).
@@ -110,11 +106,5 @@ func (a *arena) int32s(n int) []int32 {
 	if a == nil {
 		return make([]int32, n)
 	}
-	a.iNeed += n
-	if a.iOff+n > len(a.i) {
-		return make([]int32, n)
-	}
-	s := a.i[a.iOff : a.iOff+n : a.iOff+n]
-	a.iOff += n
-	return s
+	return a.i.take(n)
 }
